@@ -1,0 +1,165 @@
+"""The offline pipeline: a recorded video or photo → poses → angles → tables and summary.
+
+``analyze_video`` is the Python API behind ``hamflex analyze``. Whatever happens
+(Ctrl-C, a video cut short), the frames measured so far are written before returning
+or raising.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from hamflex.capture import PhotoSource, open_source
+from hamflex.errors import NoPersonError
+from hamflex.filters import OneEuroBank
+from hamflex.geometry import pose_angles_deg
+from hamflex.models import resolve_model
+from hamflex.outputs.files import write_json
+from hamflex.outputs.overlay import OverlayVideoWriter, draw_angle_labels, draw_skeleton
+from hamflex.outputs.summary import build_summary
+from hamflex.outputs.tables import write_angles_csv
+from hamflex.pose import PoseEstimator, PoseFrame
+from hamflex.progress import frame_progress
+from hamflex.series import DEFAULT_MIN_VISIBILITY, AngleSeries, PoseSequence
+
+
+@dataclass
+class AnalysisResult:
+    """What ``analyze_video`` measured, and where it wrote it."""
+
+    source: Path
+    model_path: Path
+    poses: PoseSequence
+    angles: AngleSeries
+    processing_fps: float
+    complete: bool = True
+    warnings: list[str] = field(default_factory=list)
+    files: dict[str, Path] = field(default_factory=dict)
+
+    @property
+    def frames(self) -> int:
+        return len(self.poses)
+
+    @property
+    def frames_with_pose(self) -> int:
+        return int(self.poses.detected.sum())
+
+    @property
+    def detection_rate(self) -> float:
+        return self.frames_with_pose / self.frames if self.frames else 0.0
+
+    @property
+    def duration_s(self) -> float:
+        if self.frames < 2:
+            return 0.0
+        interval_ms = float(np.median(np.diff(self.poses.timestamp_ms)))
+        return float(self.poses.timestamp_ms[-1] - self.poses.timestamp_ms[0] + interval_ms) / 1000.0
+
+    def summary(self) -> dict:
+        return build_summary(self)
+
+
+def _annotate(frame_rgb: np.ndarray, pose: PoseFrame, angles: dict[str, float], min_visibility: float) -> np.ndarray:
+    image_bgr = cv2.cvtColor(frame_rgb, cv2.COLOR_RGB2BGR)
+    draw_skeleton(image_bgr, pose.landmarks_px, pose.visibility, min_visibility)
+    draw_angle_labels(image_bgr, pose.landmarks_px, angles)
+    return image_bgr
+
+
+def frame_angles_deg(pose: PoseFrame, min_visibility: float = DEFAULT_MIN_VISIBILITY) -> dict[str, float]:
+    """Image-plane and world angles of one pose, poorly visible landmarks ignored (live use)."""
+    hidden = ~(pose.visibility >= min_visibility)
+    points_px = np.where(hidden[:, None], np.nan, pose.landmarks_px)
+    world_m = np.where(hidden[:, None], np.nan, pose.world_landmarks_m)
+    return {name: float(value) for name, value in pose_angles_deg(points_px, world_m).items()}
+
+
+def analyze_video(
+    path: str | Path,
+    out_dir: str | Path | None = None,
+    *,
+    overlay: bool = False,
+    model: str | Path | None = None,
+    offline: bool = False,
+    num_poses: int = 1,
+    min_visibility: float = DEFAULT_MIN_VISIBILITY,
+    progress: bool = False,
+    verbose: bool = False,
+) -> AnalysisResult:
+    """Analyse one video or photo; with ``out_dir``, write ``angles.csv``, ``summary.json``
+    (and ``overlay.mp4``) to ``out_dir/<stem>/``.
+
+    Raises :class:`~hamflex.errors.InputError` for unreadable input and
+    :class:`~hamflex.errors.NoPersonError` when nobody is found (after writing the outputs).
+    On Ctrl-C the frames so far are written and ``KeyboardInterrupt`` is re-raised.
+    """
+    source = open_source(path)
+    model_path = resolve_model(model, offline=offline, progress=progress)
+    target_dir = Path(out_dir) / Path(path).stem if out_dir is not None else None
+    photo = isinstance(source, PhotoSource)
+    poses: list[PoseFrame] = []
+    interrupted = False
+    started = time.perf_counter()
+    with source, PoseEstimator(model_path, image_mode=photo, num_poses=num_poses, verbose=verbose) as estimator:
+        writer = None
+        if overlay and target_dir is not None:
+            overlay_path = target_dir / ("overlay.png" if photo else "overlay.mp4")
+            writer = None if photo else OverlayVideoWriter(overlay_path, source.fps, source.width, source.height)
+        live_smoother = OneEuroBank()
+        try:
+            with frame_progress(Path(path).name, source.frame_count, enabled=progress) as bar:
+                for frame in source:
+                    pose = estimator.detect(frame)
+                    poses.append(pose)
+                    if overlay and target_dir is not None:
+                        angles = live_smoother(frame.timestamp_ms / 1000.0, frame_angles_deg(pose, min_visibility))
+                        annotated = _annotate(frame.rgb, pose, angles, min_visibility)
+                        if writer is not None:
+                            writer.write(annotated)
+                        else:
+                            target_dir.mkdir(parents=True, exist_ok=True)
+                            cv2.imwrite(str(overlay_path), annotated)
+                    bar.advance()
+        except KeyboardInterrupt:
+            interrupted = True
+        finally:
+            if writer is not None:
+                writer.close()
+    elapsed_s = time.perf_counter() - started
+    sequence = PoseSequence.from_frames(poses, source.width, source.height)
+    result = AnalysisResult(
+        source=Path(path),
+        model_path=model_path,
+        poses=sequence,
+        angles=AngleSeries.from_poses(sequence, min_visibility=min_visibility),
+        processing_fps=len(poses) / elapsed_s if elapsed_s > 0 else 0.0,
+        complete=not interrupted,
+    )
+    if interrupted:
+        result.warnings.append(f"interrupted after {len(poses)} frames: results are partial")
+    if source.truncated:
+        result.warnings.append(
+            f"the video ended after {source.frames_read} of {source.frame_count} announced frames (truncated file?)"
+        )
+    if target_dir is not None:
+        result.files = write_outputs(result, target_dir)
+        if overlay:
+            result.files["overlay"] = overlay_path
+    if interrupted:
+        raise KeyboardInterrupt
+    if result.frames_with_pose == 0:
+        raise NoPersonError(f"{path}: no person found in {result.frames} frame(s)")
+    return result
+
+
+def write_outputs(result: AnalysisResult, target_dir: Path) -> dict[str, Path]:
+    """Write ``angles.csv`` and ``summary.json`` for a result."""
+    return {
+        "angles_csv": write_angles_csv(target_dir / "angles.csv", result.angles, result.poses.frame_index),
+        "summary_json": write_json(target_dir / "summary.json", result.summary()),
+    }

@@ -1,0 +1,202 @@
+"""Frame sources: recorded videos and still photos, yielding RGB frames with timestamps.
+
+A source is an iterable of :class:`Frame` and a context manager. Video decoding runs on its
+own thread with a small bounded queue, so it overlaps with pose inference and memory does
+not grow with the length of the video.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from hamflex.errors import InputError
+
+PHOTO_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One decoded frame: RGB pixels and the container's presentation time."""
+
+    frame_index: int
+    timestamp_ms: int
+    rgb: np.ndarray
+
+    def __post_init__(self) -> None:
+        if self.rgb.ndim != 3 or self.rgb.shape[2] != 3:
+            raise ValueError(f"rgb must be (H, W, 3), got {self.rgb.shape}")
+
+    @property
+    def width(self) -> int:
+        return int(self.rgb.shape[1])
+
+    @property
+    def height(self) -> int:
+        return int(self.rgb.shape[0])
+
+
+def _check_file(path: Path) -> None:
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    if path.is_dir():
+        raise InputError(f"{path}: is a directory, not a video or photo")
+    if path.stat().st_size == 0:
+        raise InputError(f"{path}: file is empty")
+
+
+def is_photo(path: Path) -> bool:
+    return Path(path).suffix.lower() in PHOTO_SUFFIXES
+
+
+class TimestampClock:
+    """Turns container times into strictly increasing integer milliseconds.
+
+    MediaPipe's VIDEO mode rejects a repeated or decreasing timestamp; containers with
+    rounding or missing times can produce one, so such a frame gets previous + 1 ms.
+    """
+
+    def __init__(self, fallback_fps: float) -> None:
+        self._fallback_interval_ms = 1000.0 / fallback_fps if fallback_fps > 0 else 1000.0 / 30
+        self._previous_ms: int | None = None
+
+    def __call__(self, frame_index: int, container_ms: float) -> int:
+        if frame_index > 0 and container_ms <= 0:  # backend has no timestamps
+            container_ms = frame_index * self._fallback_interval_ms
+        timestamp_ms = int(round(container_ms))
+        if self._previous_ms is not None and timestamp_ms <= self._previous_ms:
+            timestamp_ms = self._previous_ms + 1
+        self._previous_ms = timestamp_ms
+        return timestamp_ms
+
+
+_END = object()
+
+
+class VideoSource:
+    """A recorded video file, decoded on a background thread.
+
+    Rotation metadata (phone videos in portrait) is applied by OpenCV's FFmpeg backend;
+    timestamps come from the container, not from an assumed frame rate.
+    """
+
+    def __init__(self, path: str | Path, prefetch_frames: int = 4) -> None:
+        self.path = Path(path)
+        _check_file(self.path)
+        capture = cv2.VideoCapture(str(self.path))
+        if not capture.isOpened():
+            raise InputError(f"{self.path}: not a readable video (corrupt, or an unsupported format)")
+        capture.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)
+        ok, first_bgr = capture.read()
+        if not ok or first_bgr is None:
+            capture.release()
+            raise InputError(f"{self.path}: contains no decodable frames (corrupt or truncated video)")
+        self._capture = capture
+        self._first_bgr = first_bgr
+        self._first_ms = capture.get(cv2.CAP_PROP_POS_MSEC)
+        self.fps = float(capture.get(cv2.CAP_PROP_FPS)) or 0.0
+        count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+        self.frame_count: int | None = count if count > 0 else None
+        self.height, self.width = first_bgr.shape[:2]
+        self.frames_read = 0
+        self._queue: queue.Queue = queue.Queue(maxsize=prefetch_frames)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _decode(self) -> None:
+        clock = TimestampClock(self.fps)
+        bgr, container_ms, index = self._first_bgr, self._first_ms, 0
+        self._first_bgr = None
+        try:
+            while bgr is not None and not self._stop.is_set():
+                rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+                self._put(Frame(index, clock(index, container_ms), rgb))
+                ok, bgr = self._capture.read()
+                bgr = bgr if ok else None
+                container_ms = self._capture.get(cv2.CAP_PROP_POS_MSEC)
+                index += 1
+        except Exception as error:  # surfaced in the consumer's thread
+            self._put(error)
+        finally:
+            self._put(_END)
+
+    def _put(self, item: object) -> None:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def __iter__(self) -> Iterator[Frame]:
+        if self._thread is not None:
+            raise RuntimeError("a VideoSource can be iterated once")
+        self._thread = threading.Thread(target=self._decode, name="hamflex-decode", daemon=True)
+        self._thread.start()
+        while True:
+            item = self._queue.get()
+            if item is _END:
+                return
+            if isinstance(item, Exception):
+                raise InputError(f"{self.path}: decoding failed: {item}") from item
+            self.frames_read += 1
+            yield item
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._capture.release()
+
+    def __enter__(self) -> VideoSource:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @property
+    def truncated(self) -> bool:
+        """True when fewer frames decoded than the container announced (a cut-off file)."""
+        return self.frame_count is not None and self.frames_read < self.frame_count - 1
+
+
+class PhotoSource:
+    """A still photo as a one-frame source (EXIF orientation applied)."""
+
+    fps = 0.0
+    frame_count = 1
+    truncated = False
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        _check_file(self.path)
+        bgr = cv2.imread(str(self.path), cv2.IMREAD_COLOR)
+        if bgr is None:
+            raise InputError(f"{self.path}: not a readable image (corrupt, or an unsupported format)")
+        self._rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+        self.height, self.width = self._rgb.shape[:2]
+        self.frames_read = 0
+
+    def __iter__(self) -> Iterator[Frame]:
+        self.frames_read = 1
+        yield Frame(0, 0, self._rgb)
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> PhotoSource:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def open_source(path: str | Path) -> VideoSource | PhotoSource:
+    """A photo source for image files (by suffix), a video source for everything else."""
+    return PhotoSource(path) if is_photo(Path(path)) else VideoSource(path)

@@ -1,0 +1,1 @@
+"""Outputs: angle tables (CSV), JSON summaries, overlay video, reports and history."""

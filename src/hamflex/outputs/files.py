@@ -1,0 +1,57 @@
+"""Atomic file writes: a crash or Ctrl-C never leaves half a file under the final name."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+@contextlib.contextmanager
+def atomic_write(path: Path, newline: str | None = None) -> Iterator[IO[str]]:
+    """Write text to a temporary file beside ``path`` and rename it into place on success."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8", newline=newline) as handle:
+            yield handle
+        os.chmod(temporary, 0o666 & ~_current_umask())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def json_ready(value: Any) -> Any:
+    """Replace NaN/inf by None and numpy scalars by Python numbers, recursively."""
+    if isinstance(value, dict):
+        return {str(k): json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_ready(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def write_json(path: Path, data: Any) -> Path:
+    """Write ``data`` as indented JSON (NaN as null), atomically."""
+    with atomic_write(path) as handle:
+        json.dump(json_ready(data), handle, indent=2, ensure_ascii=False)
+        handle.write("\n")
+    return Path(path)

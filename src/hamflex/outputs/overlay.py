@@ -1,0 +1,97 @@
+"""Drawing the skeleton and angle labels on frames, and writing them as an overlay video."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from hamflex.landmarks import POSE_CONNECTIONS, SIDES, side_index
+
+SKELETON_BGR = (255, 255, 255)
+LEFT_BGR = (255, 160, 0)  # blue-ish: left side
+RIGHT_BGR = (0, 140, 255)  # orange: right side
+TEXT_BGR = (255, 255, 255)
+OUTLINE_BGR = (0, 0, 0)
+
+
+def _scale(image: np.ndarray) -> float:
+    return max(image.shape[0], image.shape[1]) / 1000.0
+
+
+def put_text(image: np.ndarray, text: str, origin: tuple[int, int], scale: float = 1.0,
+             color: tuple[int, int, int] = TEXT_BGR) -> None:
+    """Text with a dark outline, readable on any background; scaled to the image size."""
+    font_scale = 0.6 * scale * max(_scale(image), 0.5)
+    thickness = max(1, int(round(2 * font_scale)))
+    cv2.putText(image, text, origin, cv2.FONT_HERSHEY_SIMPLEX, font_scale, OUTLINE_BGR, thickness + 3, cv2.LINE_AA)
+    cv2.putText(image, text, origin, cv2.FONT_HERSHEY_SIMPLEX, font_scale, color, thickness, cv2.LINE_AA)
+
+
+def draw_skeleton(image_bgr: np.ndarray, landmarks_px: np.ndarray, visibility: np.ndarray,
+                  min_visibility: float = 0.5) -> None:
+    """Draw the pose's edges and joints in place; poorly visible landmarks are skipped."""
+    if not np.isfinite(landmarks_px).any():
+        return
+    thickness = max(1, int(round(3 * _scale(image_bgr))))
+    visible = visibility >= min_visibility
+    for start, end in POSE_CONNECTIONS:
+        if visible[start] and visible[end]:
+            a = tuple(int(v) for v in landmarks_px[start])
+            b = tuple(int(v) for v in landmarks_px[end])
+            cv2.line(image_bgr, a, b, SKELETON_BGR, thickness, cv2.LINE_AA)
+    for side, color in zip(SIDES, (LEFT_BGR, RIGHT_BGR)):
+        for joint in ("shoulder", "hip", "knee", "ankle"):
+            index = side_index(side, joint)
+            if visible[index]:
+                centre = tuple(int(v) for v in landmarks_px[index])
+                cv2.circle(image_bgr, centre, 2 * thickness + 2, color, -1, cv2.LINE_AA)
+
+
+def draw_angle_labels(image_bgr: np.ndarray, landmarks_px: np.ndarray, angles: Mapping[str, float]) -> None:
+    """Label each hip and knee with its flexion (image plane) next to the joint."""
+    offset = int(12 * max(_scale(image_bgr), 0.5))
+    for side, color in zip(SIDES, (LEFT_BGR, RIGHT_BGR)):
+        for joint, key in (("hip", "hip_flexion_deg"), ("knee", "knee_flexion_deg")):
+            value = angles.get(f"{side}_{key}", math.nan)
+            point = landmarks_px[side_index(side, joint)]
+            if math.isfinite(value) and np.isfinite(point).all():
+                put_text(image_bgr, f"{side[0].upper()} {joint} {value:.0f}", (int(point[0]) + offset, int(point[1]) - offset), 0.8, color)
+
+
+def draw_text_lines(image_bgr: np.ndarray, lines: Sequence[str], corner: str = "top-left") -> None:
+    """Stack lines of text in a corner (guidance, counters, HUD)."""
+    step = int(32 * max(_scale(image_bgr), 0.5))
+    x = step // 2
+    if corner == "top-left":
+        y0 = step
+    else:
+        y0 = image_bgr.shape[0] - step * len(lines) + step // 2
+    for i, line in enumerate(lines):
+        put_text(image_bgr, line, (x, y0 + i * step))
+
+
+class OverlayVideoWriter:
+    """An MP4 of annotated frames; a context manager that always releases the file."""
+
+    def __init__(self, path: Path, fps: float, width: int, height: int) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*"mp4v"), fps or 30.0, (width, height))
+        if not self._writer.isOpened():
+            raise OSError(f"cannot write overlay video {self.path}")
+
+    def write(self, image_bgr: np.ndarray) -> None:
+        self._writer.write(image_bgr)
+
+    def close(self) -> None:
+        self._writer.release()
+
+    def __enter__(self) -> OverlayVideoWriter:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
