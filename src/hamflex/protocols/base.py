@@ -51,11 +51,18 @@ class Feedback:
 
 
 class FrameProtocol(Protocol):
-    """A protocol driven frame by frame (offline and live alike)."""
+    """A protocol driven frame by frame (offline and live alike).
+
+    ``switch_side`` and ``restart`` serve the live loop's keys (``s`` and ``r``).
+    """
 
     def update(self, sample: FrameSample) -> Feedback: ...
 
     def result(self) -> dict[str, Any]: ...
+
+    def switch_side(self) -> None: ...
+
+    def restart(self) -> None: ...
 
 
 def samples_from_series(angles, poses, smoothed: bool = True):
