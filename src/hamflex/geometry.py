@@ -8,6 +8,8 @@ Conventions and clinical sources: ``docs/angles.md``.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from hamflex.landmarks import SIDES, side_index
@@ -20,33 +22,44 @@ def _as_float(points: np.ndarray) -> np.ndarray:
     return np.asarray(points, dtype=np.float64)
 
 
+def angle_between_deg(u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Angle between direction vectors ``u`` and ``v`` in degrees (0..180).
+
+    Uses atan2(|u x v|, u . v), which stays exact near 0° and 180° where arccos does not.
+    """
+    u, v = _as_float(u), _as_float(v)
+    norm_u = np.linalg.norm(u, axis=-1)
+    norm_v = np.linalg.norm(v, axis=-1)
+    if u.shape[-1] == 2:
+        cross = np.abs(u[..., 0] * v[..., 1] - u[..., 1] * v[..., 0])
+    else:
+        cross = np.linalg.norm(np.cross(u, v), axis=-1)
+    angle = np.degrees(np.arctan2(cross, np.sum(u * v, axis=-1)))
+    degenerate = ~((norm_u >= _MIN_SEGMENT_LENGTH) & (norm_v >= _MIN_SEGMENT_LENGTH))
+    return np.where(degenerate, np.nan, angle)
+
+
 def joint_angle_deg(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
     """Interior angle at ``b`` between rays b→a and b→c, in degrees (0..180; 180 = straight)."""
-    ba = _as_float(a) - _as_float(b)
-    bc = _as_float(c) - _as_float(b)
-    norm_ba = np.linalg.norm(ba, axis=-1)
-    norm_bc = np.linalg.norm(bc, axis=-1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        cosine = np.sum(ba * bc, axis=-1) / (norm_ba * norm_bc)
-    cosine = np.clip(cosine, -1.0, 1.0)
-    angle = np.degrees(np.arccos(cosine))
-    degenerate = (norm_ba < _MIN_SEGMENT_LENGTH) | (norm_bc < _MIN_SEGMENT_LENGTH)
-    return np.where(degenerate, np.nan, angle)
+    return angle_between_deg(_as_float(a) - _as_float(b), _as_float(c) - _as_float(b))
 
 
 def flexion_deg(proximal: np.ndarray, joint: np.ndarray, distal: np.ndarray) -> np.ndarray:
     """Flexion at ``joint``: how far the distal segment turns away from the proximal line.
 
     0° when the three points are in line (the clinical zero of hip and knee), 90° at a right
-    angle. Computed as 180° minus the interior angle; it is unsigned, so hip hyperextension
-    reads as a small positive flexion.
+    angle. It is unsigned, so hip hyperextension reads as a small positive flexion.
     """
-    return 180.0 - joint_angle_deg(proximal, joint, distal)
+    return angle_between_deg(_as_float(joint) - _as_float(proximal), _as_float(distal) - _as_float(joint))
 
 
-def hip_flexion_deg(shoulder: np.ndarray, hip: np.ndarray, knee: np.ndarray) -> np.ndarray:
-    """Hip flexion: the trunk line (shoulder→hip, continued) to the thigh (hip→knee)."""
-    return flexion_deg(shoulder, hip, knee)
+def hip_flexion_deg(trunk_direction: np.ndarray, hip: np.ndarray, knee: np.ndarray) -> np.ndarray:
+    """Hip flexion: the trunk line (shoulders→hips direction, continued) to the thigh (hip→knee).
+
+    ``trunk_direction`` points from the hips toward the shoulders; only its direction
+    matters, so the trunk's midline can be used with either leg.
+    """
+    return angle_between_deg(-_as_float(trunk_direction), _as_float(knee) - _as_float(hip))
 
 
 def knee_flexion_deg(hip: np.ndarray, knee: np.ndarray, ankle: np.ndarray) -> np.ndarray:
@@ -55,6 +68,20 @@ def knee_flexion_deg(hip: np.ndarray, knee: np.ndarray, ankle: np.ndarray) -> np
     This is also the knee extension deficit of the 90-90 test: degrees short of straight.
     """
     return flexion_deg(hip, knee, ankle)
+
+
+def _pair_midpoint(points: np.ndarray, joint: str) -> np.ndarray:
+    """Midpoint of the left and right ``joint``; the visible one alone when the other is NaN."""
+    pair = np.stack([points[..., side_index(side, joint), :] for side in SIDES], axis=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # both NaN: NaN, quietly
+        return np.nanmean(pair, axis=0)
+
+
+def trunk_direction(points: np.ndarray) -> np.ndarray:
+    """Direction of the trunk's midline, mid-hip → mid-shoulder, for ``(..., 33, D)`` points."""
+    points = _as_float(points)
+    return _pair_midpoint(points, "shoulder") - _pair_midpoint(points, "hip")
 
 
 def segment_to_horizontal_deg(start: np.ndarray, end: np.ndarray, vertical_axis: int = 1) -> np.ndarray:
@@ -74,13 +101,12 @@ def segment_to_horizontal_deg(start: np.ndarray, end: np.ndarray, vertical_axis:
 def leg_angles_deg(points: np.ndarray, side: str, vertical_axis: int = 1) -> dict[str, np.ndarray]:
     """Hip, knee and segment angles of one leg from ``(..., 33, D)`` landmark coordinates."""
     points = _as_float(points)
-    shoulder = points[..., side_index(side, "shoulder"), :]
     hip = points[..., side_index(side, "hip"), :]
     knee = points[..., side_index(side, "knee"), :]
     ankle = points[..., side_index(side, "ankle"), :]
     knee_flexion = knee_flexion_deg(hip, knee, ankle)
     return {
-        "hip_flexion_deg": hip_flexion_deg(shoulder, hip, knee),
+        "hip_flexion_deg": hip_flexion_deg(trunk_direction(points), hip, knee),
         "knee_flexion_deg": knee_flexion,
         "knee_extension_deficit_deg": knee_flexion,
         "thigh_to_horizontal_deg": segment_to_horizontal_deg(hip, knee, vertical_axis),
@@ -90,10 +116,8 @@ def leg_angles_deg(points: np.ndarray, side: str, vertical_axis: int = 1) -> dic
 
 def trunk_to_horizontal_deg(points: np.ndarray, vertical_axis: int = 1) -> np.ndarray:
     """Elevation of the trunk (mid-hip → mid-shoulder) above the horizontal: 0 lying, 90 upright."""
-    points = _as_float(points)
-    mid_shoulder = (points[..., side_index("left", "shoulder"), :] + points[..., side_index("right", "shoulder"), :]) / 2
-    mid_hip = (points[..., side_index("left", "hip"), :] + points[..., side_index("right", "hip"), :]) / 2
-    return segment_to_horizontal_deg(mid_hip, mid_shoulder, vertical_axis)
+    direction = trunk_direction(points)
+    return segment_to_horizontal_deg(np.zeros_like(direction), direction, vertical_axis)
 
 
 # Per-side angle names, in CSV column order; 3D counterparts carry ``_3d`` before the unit.
