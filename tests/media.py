@@ -1,0 +1,52 @@
+"""Test media made at test time: small videos, rotation metadata, broken files."""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+# tkhd transformation matrices (16.16 fixed point, last column 2.30) for clockwise rotations.
+_ROTATION_MATRICES = {
+    90: (0, 0x10000, 0, -0x10000, 0, 0, 0, 0, 0x40000000),
+    180: (-0x10000, 0, 0, 0, -0x10000, 0, 0, 0, 0x40000000),
+    270: (0, -0x10000, 0, 0x10000, 0, 0, 0, 0, 0x40000000),
+}
+
+
+def write_video(path: Path, frames_bgr: list[np.ndarray], fps: float = 30.0) -> Path:
+    """Write BGR frames as an MP4 (mp4v)."""
+    height, width = frames_bgr[0].shape[:2]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
+    for frame in frames_bgr:
+        writer.write(frame)
+    writer.release()
+    return path
+
+
+def gradient_frames(count: int, width: int = 160, height: int = 90) -> list[np.ndarray]:
+    """Frames with no person: a moving colour gradient, marked so orientation can be checked."""
+    frames = []
+    for i in range(count):
+        frame = np.zeros((height, width, 3), np.uint8)
+        frame[:, :, 1] = np.linspace(0, 255, width, dtype=np.uint8)[None, :]
+        frame[:, :, 2] = (i * 5) % 255
+        frame[: height // 4, : width // 4] = (255, 255, 255)  # white block, top-left
+        frames.append(frame)
+    return frames
+
+
+def set_mp4_rotation(path: Path, degrees: int) -> None:
+    """Write rotation metadata into the video track header (as phones do for portrait video)."""
+    data = bytearray(Path(path).read_bytes())
+    position = data.find(b"tkhd")
+    if position < 0:
+        raise ValueError("no tkhd box")
+    version = data[position + 4]
+    # after 'tkhd': version/flags 4, times+track id+reserved+duration (20 or 32), reserved 8,
+    # layer, group, volume, reserved 8 → the matrix.
+    matrix_offset = position + 4 + 4 + (32 if version == 1 else 20) + 8 + 8
+    data[matrix_offset : matrix_offset + 36] = struct.pack(">9i", *_ROTATION_MATRICES[degrees])
+    Path(path).write_bytes(bytes(data))
