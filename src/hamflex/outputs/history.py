@@ -1,0 +1,468 @@
+"""The session history: an SQLite database of 90-90 tests and stretch holds per person.
+
+The database lives in the user data directory (``platformdirs``), or at ``$HAMFLEX_DB``.
+Its schema is versioned with ``PRAGMA user_version`` and migrated forward when opened;
+every write is one transaction, and WAL journaling with a busy timeout lets two processes
+record sessions at the same time without corrupting it.
+
+On top of the stored sessions: per-side deficit trends judged against the test's minimal
+detectable change (docs/reports.md), and stretching adherence against the coached advice.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import math
+import os
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from hamflex.errors import InputError
+from hamflex.outputs.files import json_ready
+
+DB_ENV_VAR = "HAMFLEX_DB"
+KINDS = ("test90", "hold")
+SIDES = ("left", "right")
+BUSY_TIMEOUT_S = 30.0
+
+# Measurement error of the 90-90 (active knee extension) test, one rater, healthy adults:
+# SEM 2.6-2.9° (Neto et al. 2015, J Sport Rehabil 24(4); MDD 7-8°). In acutely injured
+# hamstrings with two testers it is larger: SEM 5.3°, MDD 15° (Reurink et al. 2013, Am J
+# Sports Med 41(8):1757-61); Hamid et al. 2013 (J Phys Ther Sci 25:957-61) found ICCs of
+# 0.75-0.97. hamflex uses 3° for one camera set-up measuring the same way every time.
+TEST90_SEM_DEG = 3.0
+Z_95 = 1.96
+
+# The stretching advice the hold coach enforces (docs/stretches.md, docs/reports.md).
+ADVISED_SESSIONS_PER_DAY = (1, 2)
+ADVISED_REPS = 5
+ADVISED_HOLD_S = (20, 30)
+
+
+class HistoryError(InputError):
+    """The history database cannot be used (corrupt, or written by a newer hamflex)."""
+
+
+def default_db_path() -> Path:
+    """``$HAMFLEX_DB`` if set, else ``history.sqlite3`` in the user data directory."""
+    override = os.environ.get(DB_ENV_VAR)
+    if override:
+        return Path(override).expanduser()
+    return Path(platformdirs.user_data_dir("hamflex")) / "history.sqlite3"
+
+
+def person_key(person: str) -> str:
+    """How names are matched: case and repeated spaces do not make a new person."""
+    return " ".join(person.split()).casefold()
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    return None
+
+
+def side_results(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The ``sides`` of a test90 result keyed by side (accepts a mapping or a list)."""
+    sides = result.get("sides") or {}
+    if isinstance(sides, list):
+        return {str(entry.get("side")): entry for entry in sides if isinstance(entry, dict)}
+    return {str(side): entry for side, entry in sides.items() if isinstance(entry, dict)}
+
+
+def summary_values(kind: str, result: dict[str, Any]) -> dict[str, float | None]:
+    """The numbers stored beside the full result for queries, trends and exports."""
+    values: dict[str, float | None] = {
+        "left_deficit_deg": None,
+        "right_deficit_deg": None,
+        "valid_seconds_total": None,
+        "reps_completed": None,
+    }
+    if kind == "test90":
+        for side, entry in side_results(result).items():
+            if side in SIDES:
+                values[f"{side}_deficit_deg"] = _number(entry.get("mean_deficit_deg"))
+    elif kind == "hold":
+        values["valid_seconds_total"] = _number(result.get("valid_seconds_total"))
+        reps = _number(result.get("reps_completed"))
+        values["reps_completed"] = int(reps) if reps is not None else None
+    return values
+
+
+# ---------------------------------------------------------------------------- schema
+def _create_v1(connection: sqlite3.Connection) -> None:
+    connection.execute(
+        """CREATE TABLE sessions (
+               id INTEGER PRIMARY KEY,
+               kind TEXT NOT NULL,
+               person TEXT NOT NULL,
+               recorded_at TEXT NOT NULL,
+               source TEXT NOT NULL,
+               result_json TEXT NOT NULL
+           )"""
+    )
+
+
+def _summary_columns_v2(connection: sqlite3.Connection) -> None:
+    """v2: a normalised person key and the summary numbers as columns, backfilled."""
+    for column in ("person_key TEXT", "left_deficit_deg REAL", "right_deficit_deg REAL",
+                   "valid_seconds_total REAL", "reps_completed INTEGER"):
+        connection.execute(f"ALTER TABLE sessions ADD COLUMN {column}")
+    rows = connection.execute("SELECT id, kind, person, result_json FROM sessions").fetchall()
+    for session_id, kind, person, result_json in rows:
+        values = summary_values(kind, json.loads(result_json))
+        connection.execute(
+            "UPDATE sessions SET person_key = ?, left_deficit_deg = ?, right_deficit_deg = ?,"
+            " valid_seconds_total = ?, reps_completed = ? WHERE id = ?",
+            (person_key(person), values["left_deficit_deg"], values["right_deficit_deg"],
+             values["valid_seconds_total"], values["reps_completed"], session_id),
+        )
+    connection.execute("CREATE INDEX sessions_person_time ON sessions (person_key, recorded_at)")
+
+
+# MIGRATIONS[i] takes a database from user_version i to i + 1.
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_create_v1, _summary_columns_v2)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+@contextlib.contextmanager
+def _transaction(connection: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """BEGIN IMMEDIATE … COMMIT (ROLLBACK on any error): writers queue on the busy timeout."""
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        yield connection
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    connection.execute("COMMIT")
+
+
+def _migrate(connection: sqlite3.Connection, path: Path) -> None:
+    with _transaction(connection):
+        version = connection.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise HistoryError(
+                f"{path}: history schema version {version} is newer than this hamflex understands"
+                f" ({SCHEMA_VERSION}); upgrade hamflex"
+            )
+        for migration in MIGRATIONS[version:]:
+            migration(connection)
+        if version < SCHEMA_VERSION:
+            connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+@contextlib.contextmanager
+def open_history(db_path: Path | None = None) -> Iterator[sqlite3.Connection]:
+    """An open, migrated connection (autocommit mode; write with :func:`_transaction`)."""
+    path = Path(db_path) if db_path is not None else default_db_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    connection = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+    try:
+        try:
+            connection.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+            connection.execute("PRAGMA journal_mode = WAL")
+            connection.execute("PRAGMA synchronous = NORMAL")
+            _migrate(connection, path)
+        except sqlite3.DatabaseError as error:
+            raise HistoryError(f"{path}: not a usable hamflex history database ({error})") from None
+        yield connection
+    finally:
+        connection.close()
+
+
+# -------------------------------------------------------------------------- sessions
+@dataclass(frozen=True)
+class Session:
+    """One recorded test or stretch session."""
+
+    id: int
+    kind: str
+    person: str
+    recorded_at: datetime
+    source: str
+    result: dict[str, Any]
+
+    def deficit_deg(self, side: str) -> float | None:
+        """Mean knee extension deficit of a side (test90 sessions), None if not tested."""
+        return summary_values(self.kind, self.result)[f"{side}_deficit_deg"]
+
+    def summary(self) -> dict[str, float | None]:
+        return summary_values(self.kind, self.result)
+
+
+def _utc(moment: datetime | None) -> datetime:
+    moment = moment or datetime.now(timezone.utc)
+    return moment.astimezone(timezone.utc)
+
+
+def record_session(kind: str, person: str, result: dict, source: str, db_path: Path | None = None,
+                   *, recorded_at: datetime | None = None) -> int:
+    """Store one session (``kind`` "test90" or "hold") and return its id.
+
+    ``recorded_at`` defaults to now; a naive datetime is taken as local time.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"unknown session kind {kind!r}; expected one of {', '.join(KINDS)}")
+    name = " ".join(str(person).split())
+    if not name:
+        raise ValueError("a person's name cannot be empty")
+    values = summary_values(kind, result)
+    result_json = json.dumps(json_ready(result), ensure_ascii=False, sort_keys=True)
+    with open_history(db_path) as connection, _transaction(connection):
+        cursor = connection.execute(
+            "INSERT INTO sessions (kind, person, person_key, recorded_at, source, result_json,"
+            " left_deficit_deg, right_deficit_deg, valid_seconds_total, reps_completed)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (kind, name, person_key(name), _utc(recorded_at).isoformat(timespec="seconds"), str(source),
+             result_json, values["left_deficit_deg"], values["right_deficit_deg"],
+             values["valid_seconds_total"], values["reps_completed"]),
+        )
+        return int(cursor.lastrowid)
+
+
+def list_sessions(person: str | None = None, kind: str | None = None,
+                  db_path: Path | None = None) -> list[Session]:
+    """Sessions in time order, optionally of one person (matched by :func:`person_key`) and kind."""
+    query = "SELECT id, kind, person, recorded_at, source, result_json FROM sessions WHERE 1 = 1"
+    parameters: list[str] = []
+    if person is not None:
+        query += " AND person_key = ?"
+        parameters.append(person_key(person))
+    if kind is not None:
+        query += " AND kind = ?"
+        parameters.append(kind)
+    query += " ORDER BY recorded_at, id"
+    with open_history(db_path) as connection:
+        rows = connection.execute(query, parameters).fetchall()
+    return [
+        Session(id=row[0], kind=row[1], person=row[2], recorded_at=datetime.fromisoformat(row[3]),
+                source=row[4], result=json.loads(row[5]))
+        for row in rows
+    ]
+
+
+def persons(sessions: Iterable[Session]) -> list[str]:
+    """Distinct people in order of first appearance (their first spelling)."""
+    seen: dict[str, str] = {}
+    for session in sessions:
+        seen.setdefault(person_key(session.person), session.person)
+    return list(seen.values())
+
+
+# ---------------------------------------------------------------------------- trends
+def minimal_detectable_change_deg(sem_deg: float = TEST90_SEM_DEG) -> float:
+    """MDC95 = 1.96 · √2 · SEM: the smallest change between two sessions beyond measurement error."""
+    return Z_95 * math.sqrt(2.0) * sem_deg
+
+
+IMPROVEMENT = "real improvement"
+LOSS = "real loss"
+WITHIN_ERROR = "within measurement error"
+
+
+def classify_change(change_deg: float, mdc_deg: float) -> str:
+    """A deficit change (later − earlier; negative = more flexible) judged against the MDC."""
+    if change_deg < -mdc_deg:
+        return IMPROVEMENT
+    if change_deg > mdc_deg:
+        return LOSS
+    return WITHIN_ERROR
+
+
+@dataclass(frozen=True)
+class SideTrend:
+    """The knee extension deficit of one side across a person's test90 sessions."""
+
+    side: str
+    times: tuple[datetime, ...]
+    deficits_deg: tuple[float, ...]
+    mdc_deg: float
+
+    @property
+    def first_deg(self) -> float:
+        return self.deficits_deg[0]
+
+    @property
+    def latest_deg(self) -> float:
+        return self.deficits_deg[-1]
+
+    @property
+    def change_from_first_deg(self) -> float | None:
+        return self.latest_deg - self.first_deg if len(self.deficits_deg) > 1 else None
+
+    @property
+    def change_from_previous_deg(self) -> float | None:
+        return self.latest_deg - self.deficits_deg[-2] if len(self.deficits_deg) > 1 else None
+
+    @property
+    def verdict(self) -> str:
+        """The change since the first session, judged against the MDC."""
+        change = self.change_from_first_deg
+        return "one session: no trend yet" if change is None else classify_change(change, self.mdc_deg)
+
+    @property
+    def verdict_since_previous(self) -> str:
+        change = self.change_from_previous_deg
+        return "one session: no trend yet" if change is None else classify_change(change, self.mdc_deg)
+
+
+def deficit_trends(sessions: Sequence[Session], mdc_deg: float | None = None) -> list[SideTrend]:
+    """Per-side trends of one person's test90 sessions (sides never measured are left out)."""
+    mdc = minimal_detectable_change_deg() if mdc_deg is None else mdc_deg
+    ordered = sorted((s for s in sessions if s.kind == "test90"), key=lambda s: (s.recorded_at, s.id))
+    trends = []
+    for side in SIDES:
+        points = [(s.recorded_at, s.deficit_deg(side)) for s in ordered]
+        points = [(time, value) for time, value in points if value is not None]
+        if points:
+            trends.append(SideTrend(side, tuple(t for t, _ in points), tuple(v for _, v in points), mdc))
+    return trends
+
+
+# ------------------------------------------------------------------------- adherence
+STRETCHED = "stretched"
+TOO_MANY = "more than twice"
+REST = "rest day"
+MISSED = "missed"
+TODAY = "today (so far none)"
+
+
+@dataclass(frozen=True)
+class DayAdherence:
+    day: date
+    sessions: int
+    status: str
+
+    @property
+    def on_plan(self) -> bool:
+        return self.status in (STRETCHED, REST)
+
+
+@dataclass(frozen=True)
+class Adherence:
+    """Stretch sessions per day over recent weeks, judged against the coached advice."""
+
+    days: tuple[DayAdherence, ...]
+    sessions: int
+    full_sessions: int
+
+    @property
+    def judged_days(self) -> tuple[DayAdherence, ...]:
+        """Days that count: an empty today is not over yet."""
+        return tuple(d for d in self.days if d.status != TODAY)
+
+    @property
+    def sessions_per_day(self) -> float:
+        return self.sessions / len(self.judged_days) if self.judged_days else 0.0
+
+    @property
+    def fraction_on_plan(self) -> float:
+        judged = self.judged_days
+        return sum(d.on_plan for d in judged) / len(judged) if judged else 0.0
+
+    @property
+    def missed_days(self) -> int:
+        return sum(d.status == MISSED for d in self.days)
+
+    def weekly_sessions_per_day(self) -> list[tuple[date, float]]:
+        """(first day of the week, sessions per day) for each 7-day block, oldest first."""
+        blocks = []
+        for start in range(0, len(self.days), 7):
+            block = [d for d in self.days[start:start + 7] if d.status != TODAY]
+            if block:
+                blocks.append((block[0].day, sum(d.sessions for d in block) / len(block)))
+        return blocks
+
+    @property
+    def summary(self) -> str:
+        judged = self.judged_days
+        if self.sessions == 0:
+            return f"no stretch sessions in the last {len(self.days)} days"
+        return (
+            f"{self.sessions} stretch sessions in {len(judged)} days ({self.sessions_per_day:.1f} a day); "
+            f"{self.fraction_on_plan:.0%} of days on plan; {self.missed_days} missed days; "
+            f"{self.full_sessions} sessions with {ADVISED_REPS} full reps"
+        )
+
+
+def _local_day(moment: datetime) -> date:
+    return moment.astimezone().date()
+
+
+def stretching_adherence(sessions: Iterable[Session], today: date | None = None, weeks: int = 4) -> Adherence:
+    """Judge each of the last ``weeks`` × 7 days (local time) of hold sessions.
+
+    A day with one or two sessions is on plan; a single day without between two stretched
+    days is an allowed rest day; more than two is more than advised; other empty days are
+    missed. Days before the first stretch session ever are not judged, nor an empty today.
+    A session is *full* with ``ADVISED_REPS`` completed reps (each rep completes at 20-30
+    valid seconds, see the hold coach).
+    """
+    if weeks < 1:
+        raise ValueError("weeks must be at least 1")
+    today = today or datetime.now().astimezone().date()
+    holds = [s for s in sessions if s.kind == "hold"]
+    per_day: dict[date, int] = {}
+    for session in holds:
+        day = _local_day(session.recorded_at)
+        per_day[day] = per_day.get(day, 0) + 1
+    start = today - timedelta(days=7 * weeks - 1)
+    if per_day:
+        start = min(max(start, min(per_day)), today)
+
+    def status(day: date) -> str:
+        count = per_day.get(day, 0)
+        if count > ADVISED_SESSIONS_PER_DAY[1]:
+            return TOO_MANY
+        if count:
+            return STRETCHED
+        if day == today:
+            return TODAY
+        before, after = day - timedelta(days=1), day + timedelta(days=1)
+        if per_day.get(before, 0) and (per_day.get(after, 0) or after == today):
+            return REST
+        return MISSED
+
+    days = tuple(DayAdherence(start + timedelta(days=i), per_day.get(start + timedelta(days=i), 0),
+                              status(start + timedelta(days=i))) for i in range((today - start).days + 1))
+    in_window = [s for s in holds if start <= _local_day(s.recorded_at) <= today]
+    full = sum((s.summary()["reps_completed"] or 0) >= ADVISED_REPS for s in in_window)
+    return Adherence(days=days, sessions=len(in_window), full_sessions=full)
+
+
+# ---------------------------------------------------------------------------- export
+EXPORT_FIELDS = ("id", "recorded_at", "person", "kind", "source", "left_deficit_deg", "right_deficit_deg",
+                 "valid_seconds_total", "reps_completed", "result")
+
+
+def export_rows(sessions: Iterable[Session]) -> list[dict[str, Any]]:
+    """One flat dictionary per session (the full result under ``result``)."""
+    return [
+        {"id": s.id, "recorded_at": s.recorded_at.isoformat(), "person": s.person, "kind": s.kind,
+         "source": s.source, **s.summary(), "result": s.result}
+        for s in sessions
+    ]
+
+
+def export_sessions(sessions: Iterable[Session], fmt: str) -> str:
+    """The sessions as ``json`` (a list of objects) or ``csv`` (the result as a JSON column)."""
+    rows = export_rows(sessions)
+    if fmt == "json":
+        return json.dumps(json_ready(rows), indent=2, ensure_ascii=False) + "\n"
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=EXPORT_FIELDS, lineterminator="\n")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({**row, "result": json.dumps(row["result"], ensure_ascii=False, sort_keys=True)})
+        return buffer.getvalue()
+    raise ValueError(f"unknown export format {fmt!r}; choose csv or json")
