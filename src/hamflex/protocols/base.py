@@ -20,7 +20,9 @@ class FrameSample:
     ``angles_deg`` holds the geometry module's angle columns (``left_knee_flexion_deg``,
     ``trunk_to_horizontal_deg``, 3D ``*_3d_deg``, ...), NaN where unknown: smoothed
     zero-phase offline, One-Euro live. ``landmarks_px`` and ``visibility`` are the analysed
-    person's ``(33, 2)`` pixel landmarks and ``(33,)`` visibility (NaN when nobody is seen).
+    person's ``(33, 2)`` pixel landmarks and ``(33,)`` visibility (NaN when nobody is seen);
+    ``world_landmarks_m`` (optional) their ``(33, 3)`` world landmarks, whose depth tells which
+    leg is nearer the camera.
     """
 
     timestamp_s: float
@@ -29,6 +31,7 @@ class FrameSample:
     landmarks_px: np.ndarray
     visibility: np.ndarray
     leg_visibility: dict[str, float] = field(default_factory=dict)
+    world_landmarks_m: np.ndarray | None = None  # (33, 3) MediaPipe world landmarks; z < 0 is nearer the camera
 
 
 # Cue events a protocol may emit; the live loop maps them to sounds and spoken words.
@@ -77,4 +80,5 @@ def samples_from_series(angles, poses, smoothed: bool = True):
             landmarks_px=poses.landmarks_px[i],
             visibility=poses.visibility[i],
             leg_visibility={side: float(v[i]) for side, v in angles.leg_visibility.items()},
+            world_landmarks_m=poses.world_landmarks_m[i],
         )
