@@ -1,0 +1,236 @@
+"""The stretch catalog: stretches declared as data (``data/stretches.toml``), loaded and checked.
+
+Each stretch says which camera view it needs, how to tell the stretched leg from the other,
+which angle deepens it, and the posture checks (column, range, cue). The loader refuses a
+catalog naming a column the geometry modules do not compute, so a typo fails at load time
+rather than silently never checking anything.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+from hamflex.errors import HamflexError
+from hamflex.geometry import LEG_ANGLE_NAMES, to_3d_name
+from hamflex.stretch_geometry import STRETCH_MEASURE_NAMES, other_side
+
+CATALOG_SCHEMA_VERSION = 1
+MIN_HOLD_S = 20.0  # the shortest hold the classic advice counts as a stretch (docs/stretches.md)
+
+LEG_COLUMNS = frozenset(LEG_ANGLE_NAMES) | {to_3d_name(n) for n in LEG_ANGLE_NAMES} | set(STRETCH_MEASURE_NAMES)
+BODY_COLUMNS = frozenset({"trunk_to_horizontal_deg"})
+ROLES = ("tested", "other", "body")
+VIEWS = ("side", "front")
+TESTED_LEG_RULES = ("max", "min", "visible")
+
+
+class UnknownStretchError(HamflexError):
+    """The stretch asked for is not in the catalog (a usage error)."""
+
+    exit_code = 2
+
+
+def _column_name(column: str, role: str, tested_side: str) -> str:
+    if role == "body":
+        return column
+    return f"{tested_side if role == 'tested' else other_side(tested_side)}_{column}"
+
+
+@dataclass(frozen=True)
+class PostureCheck:
+    """One posture rule: ``column`` of the ``role`` leg (or the body) within [min, max]."""
+
+    name: str
+    column: str
+    role: str
+    min: float | None
+    max: float | None
+    hysteresis: float
+    cue: str
+
+    def column_for(self, tested_side: str) -> str:
+        """The angle column this check reads when ``tested_side`` is the stretched leg."""
+        return _column_name(self.column, self.role, tested_side)
+
+    @property
+    def range_text(self) -> str:
+        unit = "°" if self.column.endswith("_deg") else ""
+        if self.min is not None and self.max is not None:
+            return f"{self.min:g}{unit} to {self.max:g}{unit}"
+        return f"≥ {self.min:g}{unit}" if self.min is not None else f"≤ {self.max:g}{unit}"
+
+
+@dataclass(frozen=True)
+class TestedLegRule:
+    """How to tell the stretched leg from the pose: the larger/smaller ``column``, or the more visible."""
+
+    rule: str
+    column: str | None
+    margin: float
+
+
+@dataclass(frozen=True)
+class StretchAngle:
+    """The angle that deepens the stretch; bouncing is read from it."""
+
+    column: str
+    role: str
+
+    def column_for(self, tested_side: str) -> str:
+        return _column_name(self.column, self.role, tested_side)
+
+
+@dataclass(frozen=True)
+class Stretch:
+    """One catalog entry."""
+
+    name: str
+    group: str
+    title: str
+    description: str
+    view: str
+    hold_s: float
+    reps: int
+    rest_s: float
+    tested_leg: TestedLegRule
+    stretch_angle: StretchAngle
+    checks: tuple[PostureCheck, ...]
+
+    def columns_for(self, tested_side: str) -> tuple[str, ...]:
+        """Every column the checks and the stretch angle read for this tested side."""
+        names = [c.column_for(tested_side) for c in self.checks] + [self.stretch_angle.column_for(tested_side)]
+        return tuple(dict.fromkeys(names))
+
+
+class CatalogError(ValueError):
+    """The catalog file is malformed (a bug in the data, reported with the entry's name)."""
+
+
+def _require(condition: bool, where: str, message: str) -> None:
+    if not condition:
+        raise CatalogError(f"{where}: {message}")
+
+
+def _check_column(column: str, role: str, where: str) -> None:
+    _require(role in ROLES, where, f"role must be one of {ROLES}, got {role!r}")
+    known = BODY_COLUMNS if role == "body" else LEG_COLUMNS
+    _require(column in known, where, f"unknown {'body' if role == 'body' else 'per-leg'} column {column!r}")
+
+
+def _parse_check(raw: dict, where: str, default_hysteresis: float) -> PostureCheck:
+    where = f"{where} check {raw.get('name', '?')!r}"
+    for key in ("name", "column", "role", "cue"):
+        _require(isinstance(raw.get(key), str) and raw[key], where, f"needs a text {key!r}")
+    _check_column(raw["column"], raw["role"], where)
+    low, high = raw.get("min"), raw.get("max")
+    _require(low is not None or high is not None, where, "needs min or max")
+    for value in (low, high):
+        _require(value is None or isinstance(value, (int, float)) and math.isfinite(value), where, "min/max must be numbers")
+    _require(low is None or high is None or low < high, where, "min must be below max")
+    if "hysteresis" not in raw:
+        _require(raw["column"].endswith("_deg"), where, "a check of a non-angle column needs its own hysteresis")
+    hysteresis = float(raw.get("hysteresis", default_hysteresis))
+    _require(hysteresis >= 0, where, "hysteresis must be >= 0")
+    if low is not None and high is not None:
+        _require(high - low > 2 * hysteresis, where, "range narrower than twice the hysteresis")
+    return PostureCheck(
+        name=raw["name"], column=raw["column"], role=raw["role"],
+        min=None if low is None else float(low), max=None if high is None else float(high),
+        hysteresis=hysteresis, cue=raw["cue"],
+    )
+
+
+def _parse_stretch(raw: dict, defaults: dict) -> Stretch:
+    where = f"stretch {raw.get('name', '?')!r}"
+    for key in ("name", "group", "title", "description", "view"):
+        _require(isinstance(raw.get(key), str) and raw[key], where, f"needs a text {key!r}")
+    _require(raw["view"] in VIEWS, where, f"view must be one of {VIEWS}")
+    hold_s = float(raw.get("hold_s", defaults["hold_s"]))
+    reps = int(raw.get("reps", defaults["reps"]))
+    rest_s = float(raw.get("rest_s", defaults["rest_s"]))
+    _require(hold_s >= MIN_HOLD_S, where, f"hold_s must be at least {MIN_HOLD_S:g}")
+    _require(reps >= 1 and rest_s >= 0, where, "reps must be >= 1 and rest_s >= 0")
+
+    leg = raw.get("tested_leg", {})
+    rule = leg.get("rule")
+    _require(rule in TESTED_LEG_RULES, where, f"tested_leg.rule must be one of {TESTED_LEG_RULES}")
+    if rule != "visible":
+        _check_column(leg.get("column", ""), "tested", f"{where} tested_leg")
+    tested_leg = TestedLegRule(rule=rule, column=leg.get("column"), margin=float(leg.get("margin", 0.0)))
+
+    angle = raw.get("stretch_angle", {})
+    _check_column(angle.get("column", ""), angle.get("role", ""), f"{where} stretch_angle")
+    _require(angle["column"].endswith("_deg"), where, "stretch_angle must be an angle (…_deg)")
+
+    raw_checks = raw.get("check", [])
+    _require(len(raw_checks) > 0, where, "needs at least one check")
+    checks = tuple(_parse_check(c, where, float(defaults["hysteresis_deg"])) for c in raw_checks)
+    names = [c.name for c in checks]
+    _require(len(set(names)) == len(names), where, "check names must be unique")
+    return Stretch(
+        name=raw["name"], group=raw["group"], title=raw["title"], description=raw["description"],
+        view=raw["view"], hold_s=hold_s, reps=reps, rest_s=rest_s, tested_leg=tested_leg,
+        stretch_angle=StretchAngle(column=angle["column"], role=angle["role"]), checks=checks,
+    )
+
+
+def parse_catalog(data: dict) -> dict[str, Stretch]:
+    """Stretches by name from a parsed catalog document; :class:`CatalogError` when malformed."""
+    _require(data.get("schema_version") == CATALOG_SCHEMA_VERSION, "catalog", f"schema_version must be {CATALOG_SCHEMA_VERSION}")
+    defaults = data.get("defaults", {})
+    for key in ("hold_s", "reps", "rest_s", "hysteresis_deg"):
+        _require(key in defaults, "catalog defaults", f"needs {key!r}")
+    stretches: dict[str, Stretch] = {}
+    for raw in data.get("stretch", []):
+        stretch = _parse_stretch(raw, defaults)
+        _require(stretch.name not in stretches, f"stretch {stretch.name!r}", "defined twice")
+        stretches[stretch.name] = stretch
+    _require(bool(stretches), "catalog", "has no stretches")
+    return stretches
+
+
+def load_catalog(path: str | Path | None = None) -> dict[str, Stretch]:
+    """The catalog at ``path``, or the packaged ``data/stretches.toml``."""
+    if path is None:
+        return _packaged_catalog()
+    with open(path, "rb") as handle:
+        return parse_catalog(tomllib.load(handle))
+
+
+@cache
+def _packaged_catalog() -> dict[str, Stretch]:
+    text = resources.files("hamflex").joinpath("data", "stretches.toml").read_text(encoding="utf-8")
+    return parse_catalog(tomllib.loads(text))
+
+
+def get_stretch(name: str) -> Stretch:
+    """A packaged stretch by name; :class:`UnknownStretchError` listing the names otherwise."""
+    catalog = load_catalog()
+    if name not in catalog:
+        raise UnknownStretchError(f"unknown stretch {name!r}; choose from: {', '.join(catalog)} (see `hamflex stretches`)")
+    return catalog[name]
+
+
+def format_catalog(stretches: dict[str, Stretch], details: bool = False) -> str:
+    """A readable listing for ``hamflex stretches``."""
+    lines = []
+    for stretch in stretches.values():
+        lines.append(f"{stretch.name:30s} {stretch.group:11s} {stretch.view:5s}  {stretch.title}")
+        if details:
+            lines.append(f"    {stretch.description}")
+            lines.append(f"    hold {stretch.hold_s:g} s x {stretch.reps} reps, camera: {stretch.view} view")
+            for check in stretch.checks:
+                who = "body" if check.role == "body" else f"{check.role} leg"
+                lines.append(f"    - {check.name}: {who} {check.column} {check.range_text} (else: \"{check.cue}\")")
+    return "\n".join(lines)
+
+
+__all__ = [
+    "CatalogError", "MIN_HOLD_S", "PostureCheck", "Stretch", "StretchAngle", "TestedLegRule",
+    "UnknownStretchError", "format_catalog", "get_stretch", "load_catalog", "parse_catalog",
+]
