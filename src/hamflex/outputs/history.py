@@ -27,6 +27,7 @@ from typing import Any
 import platformdirs
 
 from hamflex.errors import InputError
+from hamflex.norms import load_norms
 from hamflex.outputs.files import json_ready
 
 DB_ENV_VAR = "HAMFLEX_DB"
@@ -34,12 +35,6 @@ KINDS = ("test90", "hold")
 SIDES = ("left", "right")
 BUSY_TIMEOUT_S = 30.0
 
-# Measurement error of the 90-90 (active knee extension) test, one rater, healthy adults:
-# SEM 2.6-2.9° (Neto et al. 2015, J Sport Rehabil 24(4); MDD 7-8°). In acutely injured
-# hamstrings with two testers it is larger: SEM 5.3°, MDD 15° (Reurink et al. 2013, Am J
-# Sports Med 41(8):1757-61); Hamid et al. 2013 (J Phys Ther Sci 25:957-61) found ICCs of
-# 0.75-0.97. hamflex uses 3° for one camera set-up measuring the same way every time.
-TEST90_SEM_DEG = 3.0
 Z_95 = 1.96
 
 # The stretching advice the hold coach enforces (docs/stretches.md, docs/reports.md).
@@ -259,8 +254,14 @@ def persons(sessions: Iterable[Session]) -> list[str]:
 
 
 # ---------------------------------------------------------------------------- trends
-def minimal_detectable_change_deg(sem_deg: float = TEST90_SEM_DEG) -> float:
-    """MDC95 = 1.96 · √2 · SEM: the smallest change between two sessions beyond measurement error."""
+def minimal_detectable_change_deg(sem_deg: float | None = None) -> float:
+    """MDC95 = 1.96 · √2 · SEM: the smallest change between two sessions beyond measurement error.
+
+    The SEM defaults to the 90-90 test's, from the norms table (calibration/norms.toml;
+    sources in docs/reports.md).
+    """
+    if sem_deg is None:
+        sem_deg = load_norms().sem_deg
     return Z_95 * math.sqrt(2.0) * sem_deg
 
 

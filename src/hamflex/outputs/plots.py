@@ -108,7 +108,7 @@ def angle_figure(columns: Mapping[str, Sequence[float]], spans: Sequence[Span] =
     time_s = np.asarray(columns["timestamp_ms"], dtype=float) / 1000.0
     detected = np.asarray(columns.get("detected", np.ones_like(time_s)), dtype=float) > 0
     shaded = [*spans, *undetected_spans(time_s, detected)]
-    figure = Figure(figsize=(8, 5.2), layout="constrained")
+    figure = Figure(figsize=(7, 5.2), layout="constrained")
     axes = figure.subplots(len(PANELS), 1, sharex=True)
     marker = "o" if len(time_s) < 20 else None
     for ax, (angle, label) in zip(axes, PANELS):
@@ -142,7 +142,7 @@ def angle_figure(columns: Mapping[str, Sequence[float]], spans: Sequence[Span] =
 def trend_figure(trends: Sequence[SideTrend], title: str = "") -> Figure:
     """Knee extension deficit per side over sessions; the band is the first session ± MDC95:
     a later point outside it is a real change, inside it is within measurement error."""
-    figure = Figure(figsize=(8, 4.2), layout="constrained")
+    figure = Figure(figsize=(7, 4.2), layout="constrained")
     ax = figure.subplots()
     for trend in trends:
         color = SIDE_COLORS.get(trend.side, "#333333")

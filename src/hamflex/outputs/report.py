@@ -1,0 +1,303 @@
+"""``report.html``: one self-contained page (plots embedded) for any hamflex output directory.
+
+Works for ``analyze`` output (``DIR/<stem>/angles.csv`` + ``summary.json``, one or several),
+``test90`` (``test90.json``) and ``hold`` (``hold.json``). The key result comes first, then
+the plots with trials / holds / faults shaded, the trial table, quality warnings, the camera
+set-up and how the numbers were computed. Everything users typed (names, notes) is escaped
+by Jinja's autoescaping.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from hamflex import __version__
+from hamflex.errors import HamflexError, InputError
+from hamflex.norms import load_norms
+from hamflex.outputs import history
+from hamflex.outputs.files import atomic_write
+from hamflex.outputs.plots import Span, angle_figure, figure_bytes, spans_from_hold, spans_from_test90, trend_figure
+from hamflex.outputs.tables import read_angles_csv
+
+REPORT_NAME = "report.html"
+PROTOCOL_FILES = {"test90": "test90.json", "hold": "hold.json"}
+LOW_DETECTION_RATE = 0.8
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+
+
+class PdfUnavailableError(HamflexError):
+    """``--pdf`` was asked for but no headless Chromium is installed (exit 2: usage)."""
+
+    exit_code = 2
+
+
+@dataclass
+class Recording:
+    """One analysed recording: its angle table and (if written) its summary."""
+
+    name: str
+    columns: dict[str, list[float]]
+    summary: dict[str, Any] | None = None
+    spans: list[Span] = field(default_factory=list)
+
+
+@dataclass
+class ReportInputs:
+    """What an output directory holds."""
+
+    out_dir: Path
+    kind: str  # "test90", "hold" or "analyze"
+    result: dict[str, Any] | None
+    recordings: list[Recording]
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise InputError(f"{path}: cannot read ({error})") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: expected a JSON object")
+    return data
+
+
+def _recording(directory: Path, name: str) -> Recording:
+    try:
+        columns = read_angles_csv(directory / "angles.csv")
+    except (OSError, ValueError, KeyError) as error:
+        raise InputError(f"{directory / 'angles.csv'}: cannot read ({error})") from None
+    if "timestamp_ms" not in columns:
+        raise InputError(f"{directory / 'angles.csv'}: not a hamflex angle table (no timestamp_ms column)")
+    summary_path = directory / "summary.json"
+    return Recording(name, columns, _read_json(summary_path) if summary_path.is_file() else None)
+
+
+def find_inputs(out_dir: Path) -> ReportInputs:
+    """Read the protocol result and the angle tables of an output directory (and its subdirs)."""
+    out_dir = Path(out_dir)
+    if not out_dir.is_dir():
+        raise InputError(f"{out_dir}: no such output directory")
+    kind, result = "analyze", None
+    for protocol, filename in PROTOCOL_FILES.items():
+        if (out_dir / filename).is_file():
+            kind, result = protocol, _read_json(out_dir / filename)
+            break
+    directories = [out_dir, *sorted(p for p in out_dir.iterdir() if p.is_dir())]
+    recordings = [_recording(d, d.name) for d in directories if (d / "angles.csv").is_file()]
+    if result is None and not recordings:
+        raise InputError(f"{out_dir}: no test90.json, hold.json or angles.csv to report on")
+    if result is not None:
+        spans = spans_from_test90(result) if kind == "test90" else spans_from_hold(result)
+        for recording in _recordings_of(result, recordings):
+            recording.spans = spans
+    return ReportInputs(out_dir, kind, result, recordings)
+
+
+def _recordings_of(result: dict[str, Any], recordings: list[Recording]) -> list[Recording]:
+    """The recording(s) a protocol result was measured on: the one named by its source, or
+    the only one."""
+    source = result.get("source") or result.get("video")
+    if isinstance(source, str):
+        named = [r for r in recordings if r.name == Path(source).stem]
+        if named:
+            return named
+    return recordings if len(recordings) == 1 else []
+
+
+# --------------------------------------------------------------------------- context
+def _fmt(value: Any, digits: int = 1, unit: str = "") -> str:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return "–"
+    return f"{value:.{digits}f}{unit}"
+
+
+def _png_data_uri(figure) -> str:
+    return "data:image/png;base64," + base64.b64encode(figure_bytes(figure, "png")).decode("ascii")
+
+
+def _test90_key(result: dict[str, Any]) -> list[dict[str, str]]:
+    cards = []
+    for side, entry in history.side_results(result).items():
+        trials = entry.get("trials")
+        count = len(trials) if isinstance(trials, list) else trials
+        cards.append({
+            "title": f"{side} leg",
+            "value": _fmt(entry.get("mean_deficit_deg"), 0, "°"),
+            "detail": f"knee extension deficit, grade: {entry.get('grade') or '–'}; "
+                      f"SD {_fmt(entry.get('sd_deg'), 1, '°')} over {count if count is not None else '–'} valid trial(s)",
+        })
+    if isinstance(result.get("asymmetry_deg"), (int, float)):
+        cards.append({"title": "asymmetry", "value": _fmt(result["asymmetry_deg"], 0, "°"),
+                      "detail": "left − right mean deficit"})
+    return cards
+
+
+def _hold_key(result: dict[str, Any]) -> list[dict[str, str]]:
+    cards = [{
+        "title": f"rep {number}" + (f" ({rep['side']})" if rep.get("side") else ""),
+        "value": _fmt(rep.get("valid_s"), 0, " s"),
+        "detail": f"valid of {_fmt(rep.get('total_s'), 0, ' s')}; "
+                  + ("completed" if rep.get("completed") else "not completed")
+                  + (f"; {rep['bounces']} bounce(s)" if rep.get("bounces") else ""),
+    } for number, rep in enumerate(result.get("reps") or (), start=1)]
+    cards.insert(0, {
+        "title": "valid seconds",
+        "value": _fmt(result.get("valid_seconds_total"), 0, " s"),
+        "detail": f"{result.get('reps_completed', '–')} rep(s) completed; "
+                  f"{_fmt(result.get('percent_time_valid'), 0, '%')} of the time valid",
+    })
+    return cards
+
+
+def _analyze_key(recordings: list[Recording]) -> list[dict[str, str]]:
+    cards = []
+    for recording in recordings:
+        summary = recording.summary or {}
+        angles = summary.get("angles") or {}
+        parts = []
+        for side in history.SIDES:
+            stats = angles.get(f"{side}_knee_extension_deficit_deg") or {}
+            parts.append(f"{side} knee deficit min {_fmt(stats.get('min'), 0, '°')}, median {_fmt(stats.get('median'), 0, '°')}")
+        rate = summary.get("detection_rate")
+        cards.append({"title": recording.name,
+                      "value": _fmt(100 * rate, 0, "%") if isinstance(rate, (int, float)) else "–",
+                      "detail": "of frames with a person; " + "; ".join(parts)})
+    return cards
+
+
+def _warnings(inputs: ReportInputs) -> list[str]:
+    found: list[str] = []
+    result = inputs.result or {}
+    for warning in result.get("warnings") or ():
+        found.append(str(warning))
+    for number, trial in enumerate(result.get("trials") or (), start=1):
+        if not trial.get("valid"):
+            found.append(f"trial {number} ({trial.get('side', '?')}) rejected: {trial.get('reason') or 'no reason given'}")
+    for side, entry in history.side_results(result).items():
+        if entry.get("note"):
+            found.append(f"{side}: {entry['note']}")
+    for number, rep in enumerate(result.get("reps") or (), start=1):
+        faults = [f if isinstance(f, str) else str(f.get("fault") or f.get("kind") or f) for f in rep.get("faults") or ()]
+        if faults:
+            found.append(f"rep {number}: " + ", ".join(dict.fromkeys(faults)))
+        if rep.get("bounces"):
+            found.append(f"rep {number}: {rep['bounces']} bounce(s) — those seconds did not count")
+    for recording in inputs.recordings:
+        summary = recording.summary or {}
+        for warning in summary.get("warnings") or ():
+            found.append(f"{recording.name}: {warning}")
+        rate = summary.get("detection_rate")
+        if isinstance(rate, (int, float)) and rate < LOW_DETECTION_RATE:
+            found.append(f"{recording.name}: a person was found in only {rate:.0%} of the frames")
+    return found
+
+
+def _camera_rows(inputs: ReportInputs) -> list[tuple[str, str]]:
+    rows: list[tuple[str, str]] = []
+    result = inputs.result or {}
+    for key in ("source", "video", "camera", "camera_profile", "view", "model"):
+        if isinstance(result.get(key), (str, int, float)) and not isinstance(result.get(key), bool):
+            rows.append((key.replace("_", " "), str(result[key])))
+    for recording in inputs.recordings:
+        summary = recording.summary or {}
+        size = summary.get("image_size")
+        frames, duration = summary.get("frames"), summary.get("duration_s")
+        details = [f"{size[0]}×{size[1]} px" if isinstance(size, list) and len(size) == 2 else None,
+                   f"{frames} frames" if frames else None,
+                   f"{duration:.1f} s" if isinstance(duration, (int, float)) else None,
+                   f"{frames / duration:.0f} fps" if frames and isinstance(duration, (int, float)) and duration > 0 else None,
+                   f"model {summary['model']}" if summary.get("model") else None,
+                   f"camera profile {summary['camera_profile']}" if summary.get("camera_profile") else None]
+        rows.append((recording.name, ", ".join(d for d in details if d) or "no summary.json"))
+    return rows
+
+
+def _history_context(person: str, db_path: Path | None) -> dict[str, Any]:
+    sessions = history.list_sessions(person, db_path=db_path)
+    trends = history.deficit_trends(sessions)
+    return {
+        "person": person,
+        "sessions": len(sessions),
+        "mdc_deg": history.minimal_detectable_change_deg(),
+        "trends": trends,
+        "trend_plot": _png_data_uri(trend_figure(trends, f"Knee extension deficit: {person}")) if trends else None,
+        "adherence": history.stretching_adherence(sessions),
+    }
+
+
+def build_context(inputs: ReportInputs, person: str | None = None, db_path: Path | None = None) -> dict[str, Any]:
+    """Everything the template shows (plots rendered to PNG data URIs)."""
+    result = inputs.result or {}
+    if inputs.kind == "test90":
+        key, title = _test90_key(result), "90-90 hamstring test"
+    elif inputs.kind == "hold":
+        key, title = _hold_key(result), f"Stretch hold: {result.get('stretch', 'stretch')}"
+    else:
+        key, title = _analyze_key(inputs.recordings), "Angle analysis"
+    plots = [{"name": r.name, "uri": _png_data_uri(angle_figure(r.columns, r.spans, r.name))}
+             for r in inputs.recordings]
+    return {
+        "title": title,
+        "kind": inputs.kind,
+        "directory": inputs.out_dir.name,
+        "generated": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "version": __version__,
+        "key": key,
+        "result": result,
+        "plots": plots,
+        "trials": result.get("trials") or [],
+        "reps": result.get("reps") or [],
+        "recordings": inputs.recordings,
+        "warnings": _warnings(inputs),
+        "camera": _camera_rows(inputs),
+        "history": _history_context(person, db_path) if person else None,
+        "norms": load_norms(),
+        "mdc_deg": history.minimal_detectable_change_deg(),
+        "fmt": _fmt,
+    }
+
+
+def render_report(context: dict[str, Any]) -> str:
+    """The HTML page for a context from :func:`build_context` (autoescaped)."""
+    environment = Environment(loader=PackageLoader("hamflex", "templates"), autoescape=select_autoescape(["html"]),
+                              trim_blocks=True, lstrip_blocks=True)
+    return environment.get_template("report.html").render(**context)
+
+
+def write_report(out_dir: Path, *, person: str | None = None, db_path: Path | None = None) -> Path:
+    """Write ``out_dir/report.html``; with ``person``, add their history trend and adherence."""
+    inputs = find_inputs(Path(out_dir))
+    html = render_report(build_context(inputs, person, db_path))
+    path = Path(out_dir) / REPORT_NAME
+    with atomic_write(path) as handle:
+        handle.write(html)
+    return path
+
+
+def write_pdf(html_path: Path) -> Path:
+    """Print the report to ``report.pdf`` beside it with headless Chromium."""
+    browser = next((shutil.which(name) for name in CHROMIUM_NAMES if shutil.which(name)), None)
+    if browser is None:
+        raise PdfUnavailableError("--pdf needs Chromium (e.g. apt install chromium); the HTML report was written")
+    html_path = Path(html_path).resolve()
+    pdf_path = html_path.with_suffix(".pdf")
+    with tempfile.TemporaryDirectory(prefix="hamflex-chromium-") as profile:
+        command = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                   f"--user-data-dir={profile}", "--no-pdf-header-footer", f"--print-to-pdf={pdf_path}",
+                   html_path.as_uri()]
+        completed = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    if completed.returncode != 0 or not pdf_path.is_file():
+        raise PdfUnavailableError(f"Chromium could not print {html_path.name} to PDF (exit {completed.returncode})")
+    return pdf_path
