@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -26,6 +27,9 @@ from hamflex.outputs.tables import write_angles_csv
 from hamflex.pose import PoseEstimator, PoseFrame
 from hamflex.progress import frame_progress
 from hamflex.series import DEFAULT_MIN_VISIBILITY, AngleSeries, PoseSequence
+
+if TYPE_CHECKING:
+    from hamflex.calibration import CameraProfile
 
 
 @dataclass
@@ -79,6 +83,15 @@ def frame_angles_deg(pose: PoseFrame, min_visibility: float = DEFAULT_MIN_VISIBI
     return {name: float(value) for name, value in pose_angles_deg(points_px, world_m).items()}
 
 
+def _profile_for(camera_profile: CameraProfile | str | Path | None, width: int, height: int) -> CameraProfile | None:
+    """The camera profile fitted to ``width`` x ``height`` frames (imported lazily: optional)."""
+    if camera_profile is None:
+        return None
+    from hamflex.calibration import load_profile
+
+    return load_profile(camera_profile).for_image_size(width, height)
+
+
 def analyze_video(
     path: str | Path,
     out_dir: str | Path | None = None,
@@ -90,17 +103,27 @@ def analyze_video(
     min_visibility: float = DEFAULT_MIN_VISIBILITY,
     progress: bool = False,
     verbose: bool = False,
+    output_name: str | None = None,
+    camera_profile: CameraProfile | str | Path | None = None,
 ) -> AnalysisResult:
     """Analyse one video or photo; with ``out_dir``, write ``angles.csv``, ``summary.json``
-    (and ``overlay.mp4``) to ``out_dir/<stem>/``.
+    (and ``overlay.mp4``) to ``out_dir/<output_name or the file's stem>/``.
 
     Raises :class:`~hamflex.errors.InputError` for unreadable input and
     :class:`~hamflex.errors.NoPersonError` when nobody is found (after writing the outputs).
+    A ``camera_profile`` (a :class:`~hamflex.calibration.CameraProfile` or its JSON path)
+    undistorts every pose's image landmarks right after detection; one for another frame
+    shape raises :class:`~hamflex.errors.CameraProfileError` before any frame is analysed.
     On Ctrl-C the frames so far are written and ``KeyboardInterrupt`` is re-raised.
     """
     source = open_source(path)
+    try:
+        profile = _profile_for(camera_profile, source.width, source.height)
+    except BaseException:
+        source.close()
+        raise
     model_path = resolve_model(model, offline=offline, progress=progress)
-    target_dir = Path(out_dir) / Path(path).stem if out_dir is not None else None
+    target_dir = Path(out_dir) / (output_name or Path(path).stem) if out_dir is not None else None
     photo = isinstance(source, PhotoSource)
     poses: list[PoseFrame] = []
     interrupted = False
@@ -115,6 +138,8 @@ def analyze_video(
             with frame_progress(Path(path).name, source.frame_count, enabled=progress) as bar:
                 for frame in source:
                     pose = estimator.detect(frame)
+                    if profile is not None:
+                        pose = profile.undistort_pose(pose)
                     poses.append(pose)
                     if overlay and target_dir is not None:
                         angles = live_smoother(frame.timestamp_ms / 1000.0, frame_angles_deg(pose, min_visibility))

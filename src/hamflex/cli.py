@@ -86,6 +86,15 @@ VerboseOption = Annotated[
 OutOption = Annotated[Path, typer.Option("--out", "-o", help="Output directory.")]
 
 
+def output_names(paths: list[Path]) -> list[str]:
+    """One output folder name per input: the file's stem, prefixed by its folder when two
+    inputs share a stem (``a/1.jpg`` and ``b/1.jpg`` → ``a_1`` and ``b_1``)."""
+    stems = [path.stem for path in paths]
+    return [
+        f"{path.parent.name}_{path.stem}" if stems.count(path.stem) > 1 else path.stem for path in paths
+    ]
+
+
 @app.command()
 def analyze(
     videos: Annotated[list[Path], typer.Argument(help="Videos or photos (.jpg, .png) to analyse.", show_default=False)],
@@ -103,16 +112,17 @@ def analyze(
     from hamflex.analysis import analyze_video
 
     first_failure = 0
-    for video in videos:
+    names = output_names(videos)
+    for video, name in zip(videos, names):
         try:
-            with reported_errors(verbose, saved_to=out / video.stem):
+            with reported_errors(verbose, saved_to=out / name):
                 result = analyze_video(
                     video, out, overlay=overlay, model=model, offline=offline, num_poses=num_poses,
-                    progress=not quiet, verbose=verbose,
+                    progress=not quiet, verbose=verbose, output_name=name,
                 )
                 typer.echo(
                     f"{video}: {result.frames_with_pose}/{result.frames} frames with a person "
-                    f"({result.detection_rate:.0%}) -> {out / video.stem}"
+                    f"({result.detection_rate:.0%}) -> {out / name}"
                 )
                 for warning in result.warnings:
                     print(f"hamflex: warning: {video}: {warning}", file=sys.stderr)

@@ -1,0 +1,80 @@
+"""The command line through typer's CliRunner (and one real subprocess for python -m)."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from hamflex import __version__
+from hamflex.cli import app, output_names
+
+runner = CliRunner()
+
+
+def test_version_is_eager():
+    result = runner.invoke(app, ["--version", "analyze"])
+    assert result.exit_code == 0
+    assert result.stdout.strip() == f"hamflex {__version__}"
+
+
+def test_help_texts_are_useful():
+    top = runner.invoke(app, ["--help"])
+    assert top.exit_code == 0 and "analyze" in top.stdout and "models" in top.stdout
+    sub = runner.invoke(app, ["analyze", "--help"])
+    assert sub.exit_code == 0
+    for option in ("--out", "--overlay", "--num-poses", "--model", "--offline", "--quiet", "--verbose"):
+        assert option in sub.stdout
+
+
+def test_python_dash_m_works_like_the_command():
+    result = subprocess.run([sys.executable, "-m", "hamflex", "--version"], capture_output=True, text=True)
+    assert result.returncode == 0 and result.stdout.strip() == f"hamflex {__version__}"
+
+
+@pytest.mark.parametrize("name, content", [("missing.mp4", None), ("empty.mp4", b""), ("text.mp4", b"hello\n" * 100)])
+def test_bad_input_is_one_line_and_exit_code_3(tmp_path, model_path, name, content):
+    path = tmp_path / name
+    if content is not None:
+        path.write_bytes(content)
+    result = runner.invoke(app, ["analyze", str(path), "--out", str(tmp_path / "out"), "--quiet"])
+    assert result.exit_code == 3
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("hamflex: error:") and name in lines[0]
+    assert "Traceback" not in result.output
+
+
+def test_a_bad_video_does_not_stop_the_others(tmp_path, model_path, shared_dir):
+    good = shared_dir / "videos/real/physioplus_bridging_supine_side.mp4"
+    result = runner.invoke(app, ["analyze", str(tmp_path / "nope.mp4"), str(good), "--out", str(tmp_path), "--quiet"])
+    assert result.exit_code == 3
+    summary = json.loads((tmp_path / good.stem / "summary.json").read_text())
+    assert summary["frames"] == 91
+    assert "frames with a person" in result.stdout
+
+
+def test_offline_without_a_model_says_how_to_get_one(tmp_path, monkeypatch, shared_dir):
+    monkeypatch.delenv("HAMFLEX_MODEL", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("HAMFLEX_OFFLINE", "1")
+    video = shared_dir / "videos/real/physioplus_bridging_supine_side.mp4"
+    result = runner.invoke(app, ["analyze", str(video), "--out", str(tmp_path), "--quiet"])
+    assert result.exit_code == 5
+    assert "HAMFLEX_MODEL" in result.stderr and "--model" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_models_lists_the_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    result = runner.invoke(app, ["models"])
+    assert result.exit_code == 0
+    assert str(tmp_path) in result.stdout
+    for variant in ("lite", "full", "heavy"):
+        assert variant in result.stdout
+
+
+def test_duplicate_stems_get_distinct_output_folders(tmp_path):
+    from pathlib import Path
+
+    assert output_names([Path("a/1.jpg"), Path("b/1.jpg"), Path("c/clip.mp4")]) == ["a_1", "b_1", "clip"]
