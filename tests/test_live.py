@@ -1,0 +1,241 @@
+"""The live loop end to end on a real clip played as a webcam (realtime, real model):
+outputs, recording and replay, cues, every way a session can end, and the window under Xvfb."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hamflex.audio import read_wav
+from hamflex.capture import LiveSource
+from hamflex.live import (
+    Hud,
+    LiveSessionResult,
+    WindowView,
+    key_action,
+    render_overlay,
+    replay_recording,
+    run_live_session,
+)
+from hamflex.outputs.tables import CSV_COLUMNS
+from hamflex.pose import PoseFrame
+from hamflex.protocols.base import CUE_DONE, CUE_TICK, Feedback, FrameSample
+from tests.synthetic_poses import make_pose, to_pose_frames
+
+CLIP = "videos/real/physioplus_bridging_supine_side.mp4"  # 640x480, 30 fps, 3 s, a person lying down
+
+
+class CountingProtocol:
+    """A minimal FrameProtocol: counts frames, sums a knee angle (so results depend on every
+    value), emits a tick every 10 frames and a chime at ``done_at``; finishes at ``finish_at``."""
+
+    def __init__(self, done_at: int = 30, finish_at: int | None = None, interrupt_at: int | None = None,
+                 probe=None) -> None:
+        self.done_at, self.finish_at, self.interrupt_at, self.probe = done_at, finish_at, interrupt_at, probe
+        self.updates = 0
+        self.detected = 0
+        self.knee_sum_deg = 0.0
+        self.timestamps_s: list[float] = []
+        self.done_time_s: float | None = None
+        self.switches = self.restarts = 0
+
+    def update(self, sample: FrameSample) -> Feedback:
+        self.updates += 1
+        if self.probe is not None:
+            self.probe(self.updates)
+        if self.updates == self.interrupt_at:
+            raise KeyboardInterrupt  # Ctrl-C arriving in the middle of a frame
+        self.timestamps_s.append(sample.timestamp_s)
+        self.detected += sample.detected
+        knee = sample.angles_deg["right_knee_flexion_deg"]
+        if math.isfinite(knee):
+            self.knee_sum_deg += knee
+        cues: tuple[str, ...] = (CUE_TICK,) if self.updates % 10 == 0 else ()
+        if self.updates == self.done_at:
+            cues += (CUE_DONE,)
+            self.done_time_s = sample.timestamp_s
+        return Feedback(f"state {self.updates // 20}", (f"frames {self.updates}",), cues=cues,
+                        finished=self.updates == self.finish_at)
+
+    def result(self) -> dict:
+        return {"updates": self.updates, "detected": self.detected, "knee_sum_deg": self.knee_sum_deg,
+                "switches": self.switches, "restarts": self.restarts}
+
+    def switch_side(self) -> None:
+        self.switches += 1
+
+    def restart(self) -> None:
+        self.restarts += 1
+
+
+def _read_csv(path: Path) -> tuple[list[str], list[dict]]:
+    with open(path, encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle)
+        return list(reader.fieldnames or ()), list(reader)
+
+
+def _run(shared_dir, model_path, tmp_path, protocol, **options) -> LiveSessionResult:
+    camera = options.pop("camera", str(shared_dir / CLIP))
+    return run_live_session(camera, protocol, tmp_path / "out", realtime=True, audio=False,
+                            model=model_path, **{"display": False, **options})
+
+
+@pytest.mark.model
+def test_headless_session_on_a_clip_records_everything_and_replays_identically(shared_dir, model_path, tmp_path, capsys):
+    protocol = CountingProtocol(done_at=30)
+    result = _run(shared_dir, model_path, tmp_path, protocol, record=tmp_path / "rec")
+
+    assert result.ended_by == "finished" and result.exit_code == 0
+    assert 20 <= result.frames <= 91 and result.frames == protocol.updates
+    assert result.frames + result.frames_dropped == result.frames_captured == 91
+    assert protocol.detected >= 0.9 * result.frames
+    assert np.all(np.diff(protocol.timestamps_s) > 0)
+    assert protocol.timestamps_s[-1] == pytest.approx(3.0, abs=0.5)  # monotonic capture time: real pace
+
+    saved = json.loads((tmp_path / "out" / "live_session.json").read_text())
+    assert saved["ended_by"] == "finished" and saved["frames_processed"] == result.frames
+    assert saved["protocol_result"] == pytest.approx(protocol.result())
+    assert saved["latency_ms_median"] > 0
+
+    columns, rows = _read_csv(tmp_path / "rec" / "angles.csv")
+    assert tuple(columns) == CSV_COLUMNS and len(rows) == result.frames
+    assert np.all(np.diff([int(r["timestamp_ms"]) for r in rows]) > 0)
+    _, landmark_rows = _read_csv(tmp_path / "rec" / "landmarks.csv")
+    assert len(landmark_rows) == result.frames
+    import cv2
+
+    video = cv2.VideoCapture(str(tmp_path / "rec" / "raw.mp4"))
+    assert int(video.get(cv2.CAP_PROP_FRAME_COUNT)) == result.frames
+    assert (video.get(cv2.CAP_PROP_FRAME_WIDTH), video.get(cv2.CAP_PROP_FRAME_HEIGHT)) == (640, 480)
+    video.release()
+
+    replayed = replay_recording(tmp_path / "rec", CountingProtocol(done_at=30))
+    assert replayed == result.protocol_result  # exactly: same landmarks, timestamps and filters
+
+    samples, rate = read_wav(tmp_path / "rec" / "cues.wav")  # the chime sits at the trial's time
+    chime = samples[int(protocol.done_time_s * rate): int((protocol.done_time_s + 0.1) * rate)]
+    spectrum = np.abs(np.fft.rfft(chime * np.hanning(len(chime)), n=8 * len(chime)))
+    assert np.fft.rfftfreq(8 * len(chime), 1 / rate)[np.argmax(spectrum)] == pytest.approx(523.25, abs=6)
+
+    printed = capsys.readouterr().out
+    assert "frames 1" in printed and "recorded" in printed  # guidance and cue text on the terminal
+
+
+@pytest.mark.model
+def test_camera_pulled_mid_session_saves_the_session(shared_dir, model_path, tmp_path, capsys):
+    source = LiveSource(str(shared_dir / CLIP), realtime=True, fail_after_frames=20)
+    protocol = CountingProtocol()
+    result = _run(shared_dir, model_path, tmp_path, protocol, camera=source, record=tmp_path / "rec")
+    assert result.ended_by == "camera_lost" and result.exit_code == 6
+    assert 1 <= result.frames <= 20 and protocol.updates == result.frames
+    assert any("lost" in w for w in result.warnings)
+    assert "lost" in capsys.readouterr().err
+    saved = json.loads((tmp_path / "out" / "live_session.json").read_text())
+    assert saved["ended_by"] == "camera_lost" and saved["protocol_result"]["updates"] == result.frames
+    assert len(_read_csv(tmp_path / "rec" / "landmarks.csv")[1]) == result.frames
+
+
+@pytest.mark.model
+def test_ctrl_c_saves_what_was_measured(shared_dir, model_path, tmp_path):
+    result = _run(shared_dir, model_path, tmp_path, CountingProtocol(interrupt_at=8))
+    assert result.ended_by == "interrupted" and result.exit_code == 130
+    saved = json.loads((tmp_path / "out" / "live_session.json").read_text())
+    assert saved["ended_by"] == "interrupted" and saved["protocol_result"]["updates"] == 8
+
+
+@pytest.mark.model
+def test_a_finished_protocol_ends_the_session(shared_dir, model_path, tmp_path):
+    result = _run(shared_dir, model_path, tmp_path, CountingProtocol(finish_at=12))
+    assert result.ended_by == "finished" and result.frames == 12
+
+
+def test_keys_map_to_actions():
+    assert [key_action(k) for k in (ord("q"), 27, ord(" "), ord("s"), ord("r"), -1, ord("x"))] == [
+        "quit", "quit", "pause", "switch_side", "restart", None, None]
+    assert key_action(0x100000 | ord("q")) == "quit"  # modifier bits some backends add
+
+
+def _blank_pose(width: int, height: int) -> PoseFrame:
+    return PoseFrame(0, 0, width, height)
+
+
+def test_mirrored_overlay_flips_the_picture_but_not_the_text():
+    image = np.zeros((480, 640, 3), np.uint8)
+    feedback = Feedback("hold", ("straighten your knee",))
+    hud = Hud(fps=29.5, latency_ms=31)
+    plain = render_overlay(image, _blank_pose(640, 480), {}, feedback, hud, mirror=False)
+    mirrored = render_overlay(image, _blank_pose(640, 480), {}, feedback, hud, mirror=True)
+    assert plain.any() and np.array_equal(plain, mirrored)  # text drawn after the flip: readable
+
+    frame = to_pose_frames(make_pose(np.array([90.0]), np.array([20.0]), centre_px=(300.0, 300.0)), [0])[0]
+    assert frame.image_width <= 1280 and frame.image_height <= 1280  # drawn at full size
+    wide = np.zeros((frame.image_height, frame.image_width, 3), np.uint8)
+    with_pose = render_overlay(wide, frame, {}, None, hud, mirror=True)
+    knee_x, knee_y = frame.landmarks_px[26]  # right knee
+    mirrored_x = frame.image_width - 1 - int(round(knee_x))
+    assert abs(mirrored_x - knee_x) > 50
+    assert with_pose[int(knee_y), mirrored_x].any()  # the skeleton is mirrored with the picture
+    assert not with_pose[int(knee_y), int(round(knee_x))].any()
+
+
+def test_large_frames_are_scaled_down_for_the_window():
+    image = np.zeros((1920, 1080, 3), np.uint8)
+    shown = render_overlay(image, _blank_pose(1080, 1920), {}, None, Hud(30, 20))
+    assert max(shown.shape[:2]) == 1280
+
+
+@pytest.fixture
+def virtual_display(monkeypatch):
+    """An Xvfb X server for the window tests (skipped when Xvfb is not installed)."""
+    xvfb = shutil.which("Xvfb")
+    if xvfb is None:
+        pytest.skip("Xvfb is not installed (apt-get install xvfb)")
+    number = 90 + os.getpid() % 100
+    process = subprocess.Popen([xvfb, f":{number}", "-screen", "0", "1280x1024x24", "-nolisten", "tcp"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while not Path(f"/tmp/.X11-unix/X{number}").exists():
+        if process.poll() is not None or time.monotonic() > deadline:
+            pytest.fail(f"Xvfb did not start on :{number}")
+        time.sleep(0.05)
+    monkeypatch.setenv("DISPLAY", f":{number}")
+    monkeypatch.setenv("QT_QPA_PLATFORM", "xcb")
+    yield f":{number}"
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.mark.model
+def test_window_session_with_keys_under_a_virtual_display(shared_dir, model_path, tmp_path, virtual_display, monkeypatch):
+    import cv2
+
+    visible: list[float] = []
+    protocol = CountingProtocol(probe=lambda n: visible.append(cv2.getWindowProperty("hamflex test", cv2.WND_PROP_VISIBLE)) if n == 5 else None)
+    script = {5: ord("s"), 10: ord(" "), 16: ord(" "), 20: ord("r"), 25: ord("q")}
+    shown = {"frames": 0}
+    original_show = WindowView.show
+
+    def scripted_show(self, image):  # the real window, with keys pressed at chosen frames
+        original_show(self, image)
+        shown["frames"] += 1
+        return script.get(shown["frames"], -1)
+
+    monkeypatch.setattr(WindowView, "show", scripted_show)
+    result = _run(shared_dir, model_path, tmp_path, protocol, display=True, mirror=True, title="hamflex test",
+                  record=tmp_path / "rec")
+
+    assert visible == [1.0]  # the window was really on the (virtual) screen
+    assert result.ended_by == "quit" and result.frames == 25
+    assert not any("display" in w for w in result.warnings)
+    assert protocol.switches == 1 and protocol.restarts == 1
+    assert protocol.updates == 25 - 6  # frames 11-16 were shown paused, not measured
+    assert replay_recording(tmp_path / "rec", CountingProtocol()) == result.protocol_result
