@@ -1,0 +1,638 @@
+"""The 90-90 hamstring test (active knee extension) as a pure per-frame state machine.
+
+The person lies on their back, raises one thigh to vertical (hip flexed 90°), holds it there
+and straightens the knee as far as it goes. The score is the knee extension deficit (degrees
+short of straight) at the end position: where the knee stops moving for ``end_hold_s``.
+
+States: ``position`` (waiting for someone lying on their back) → ``raise`` (waiting for a thigh
+at 90° with the knee bent) → ``hold_thigh`` (thigh at 90°, knee not yet moving) → ``extend``
+→ ``hold`` (knee still; the trial is recorded once still for ``end_hold_s``) → back to
+``raise`` when the knee bends again or the thigh comes down. One recording can hold many
+trials. The tested leg is the raised one (geometry, never the toes' direction); its side is
+named from the body's orientation (:mod:`hamflex.protocols.sides`) unless a side is forced.
+
+Fed the same way offline (zero-phase smoothed angles) and live (One-Euro); no I/O.
+Thresholds and their reasons: ``docs/test90.md``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from hamflex.landmarks import side_index
+from hamflex.norms import Norms, load_norms
+from hamflex.protocols.base import (
+    CUE_DONE,
+    CUE_POSITION_BAD,
+    CUE_POSITION_OK,
+    CUE_SWITCH_SIDES,
+    Feedback,
+    FrameSample,
+)
+from hamflex.protocols.sides import (
+    OTHER_SIDE,
+    leg_depth_m,
+    name_tested_side,
+    right_side_facing_score,
+    tested_leg_is_near,
+)
+
+SCHEMA_VERSION = 1
+TEST_NAME = "90-90"
+LEGS = ("left", "right")
+MIN_LYING_S = 1.0  # shorter "lying" moments (a detection glitch, a fall) are not reported as lying
+
+
+@dataclass(frozen=True)
+class Test90Settings:
+    """Thresholds of the protocol (degrees, seconds, ratios); documented in docs/test90.md."""
+
+    hip_target_deg: float = 90.0
+    hip_tolerance_deg: float = 10.0  # thigh "at 90°" (start and end position)
+    max_hip_drift_deg: float = 10.0  # thigh movement from its start during the extension
+    supine_max_trunk_deg: float = 30.0  # trunk within this of horizontal = lying down
+    min_start_knee_deg: float = 45.0  # the knee is bent when the thigh reaches 90°
+    settle_s: float = 0.3  # thigh at 90° this long before a trial starts
+    extension_onset_deg: float = 5.0  # knee straightened this much = extension started
+    min_extension_deg: float = 15.0  # less is not an extension attempt
+    end_hold_s: float = 0.5  # knee still this long = end position
+    still_range_deg: float = 4.0  # knee angle range within the hold window that counts as still
+    end_of_recording_hold_s: float = 0.25  # a shorter stop at the very end of a recording counts
+    rebend_deg: float = 20.0  # knee bent again this much after the end position: trial over
+    lowered_hip_deg: float = 45.0  # thigh lowered below this: trial over
+    max_dropout_s: float = 0.5  # frames without the person shorter than this are skipped
+    max_other_hip_deg: float = 15.0  # other leg's hip flexion above this = lifted
+    max_trunk_rise_deg: float = 10.0  # trunk tilting up this much during the trial = lifted
+    max_pelvis_rise_thighs: float = 0.2  # pelvis rising by this fraction of the thigh length
+    min_leg_visibility: float = 0.5  # mean MediaPipe visibility of the tested hip/knee/ankle
+    max_missing_fraction: float = 0.3  # tested knee angle unknown in more of the trial frames
+    max_body_width_ratio: float = 0.35  # shoulder/hip width seen over trunk length: turned body
+    min_thigh_shank_ratio: float = 0.7  # thigh shorter than this times the shank: foreshortened
+    max_2d_3d_knee_gap_deg: float = 20.0  # image vs world knee angle disagreement
+    result_show_s: float = 3.0  # live: how long a trial's result stays the guidance
+
+
+@dataclass(frozen=True)
+class FrameFeatures:
+    """What the protocol reads from one frame with a person, for the raised (tested) leg."""
+
+    t_s: float
+    raised: str  # MediaPipe's label of the raised leg (its name is decided elsewhere)
+    hip_deg: float
+    knee_deg: float
+    knee_3d_deg: float
+    other_hip_deg: float
+    trunk_deg: float
+    pelvis_y_px: float
+    thigh_px: float
+    shank_px: float
+    body_width_ratio: float
+    leg_visibility: float
+    right_facing: float
+    depth_gap_m: float
+    visibility_gap: float
+
+
+def _length(points: np.ndarray, a: int, b: int) -> float:
+    return float(np.linalg.norm(points[a] - points[b]))
+
+
+def frame_features(sample: FrameSample) -> FrameFeatures | None:
+    """Features of the raised leg, or None when nobody is seen or no hip angle is known."""
+    if not sample.detected:
+        return None
+    angles = sample.angles_deg
+    hips = {leg: angles.get(f"{leg}_hip_flexion_deg", float("nan")) for leg in LEGS}
+    finite = {leg: value for leg, value in hips.items() if np.isfinite(value)}
+    if not finite:
+        return None
+    raised = max(finite, key=finite.get)
+    other = OTHER_SIDE[raised]
+    points = np.asarray(sample.landmarks_px, dtype=np.float64)
+    hip_i, knee_i, ankle_i = (side_index(raised, j) for j in ("hip", "knee", "ankle"))
+    trunk_px = float(np.linalg.norm(
+        (points[side_index("left", "shoulder")] + points[side_index("right", "shoulder")]) / 2
+        - (points[side_index("left", "hip")] + points[side_index("right", "hip")]) / 2))
+    width_px = (_length(points, side_index("left", "shoulder"), side_index("right", "shoulder"))
+                + _length(points, side_index("left", "hip"), side_index("right", "hip"))) / 2
+    visibility = sample.leg_visibility
+    return FrameFeatures(
+        t_s=float(sample.timestamp_s),
+        raised=raised,
+        hip_deg=float(hips[raised]),
+        knee_deg=float(angles.get(f"{raised}_knee_flexion_deg", np.nan)),
+        knee_3d_deg=float(angles.get(f"{raised}_knee_flexion_3d_deg", np.nan)),
+        other_hip_deg=float(hips[other]),
+        trunk_deg=float(angles.get("trunk_to_horizontal_deg", np.nan)),
+        pelvis_y_px=float((points[side_index("left", "hip"), 1] + points[side_index("right", "hip"), 1]) / 2),
+        thigh_px=_length(points, hip_i, knee_i),
+        shank_px=_length(points, knee_i, ankle_i),
+        body_width_ratio=width_px / trunk_px if trunk_px > 0 else float("nan"),
+        leg_visibility=float(visibility.get(raised, np.nan)),
+        right_facing=right_side_facing_score(points, raised),
+        depth_gap_m=leg_depth_m(sample.world_landmarks_m, raised) - leg_depth_m(sample.world_landmarks_m, other),
+        visibility_gap=float(visibility.get(raised, np.nan)) - float(visibility.get(other, np.nan)),
+    )
+
+
+def _median(values) -> float:
+    values = np.asarray(list(values), dtype=np.float64)
+    values = values[np.isfinite(values)]
+    return float(np.median(values)) if values.size else float("nan")
+
+
+def _round(value: float, digits: int = 1) -> float | None:
+    return round(float(value), digits) if np.isfinite(value) else None
+
+
+@dataclass
+class Trial:
+    """One scored attempt (JSON-ready via :meth:`as_dict`)."""
+
+    side: str | None
+    knee_extension_deficit_deg: float
+    hip_flexion_deg: float
+    start_s: float
+    end_s: float
+    valid: bool
+    reason: str
+    leg: str | None = None  # "near"/"far" relative to the camera, when known
+    side_from: str = "orientation"
+    hip_drift_deg: float = float("nan")
+    other_hip_flexion_deg: float = float("nan")
+    end_position_s: tuple[float, float] = (float("nan"), float("nan"))
+    ended_by: str = "held"  # "held", "end of recording", "photo"
+    side_note: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        for key in ("knee_extension_deficit_deg", "hip_flexion_deg", "hip_drift_deg", "other_hip_flexion_deg"):
+            data[key] = _round(data[key])
+        data["start_s"], data["end_s"] = _round(self.start_s, 2), _round(self.end_s, 2)
+        data["end_position_s"] = [_round(v, 2) for v in self.end_position_s]
+        return data
+
+
+def check_trial(frames: list[FrameFeatures], end: list[FrameFeatures], start_hip_deg: float,
+                settings: Test90Settings) -> list[str]:
+    """Reasons a trial is invalid (empty = valid).
+
+    ``frames`` run from the start of the extension to the end of the end position, ``end`` are
+    the end-position frames, ``start_hip_deg`` the thigh's angle before the knee moved (NaN for
+    a photo, which has no before).
+    """
+    s = settings
+    reasons: list[str] = []
+    end_hip = _median(f.hip_deg for f in end)
+    offset = end_hip - s.hip_target_deg
+    drift = end_hip - start_hip_deg
+    worst = max((v for v in (offset, drift) if np.isfinite(v)), key=abs, default=float("nan"))
+    if (np.isfinite(drift) and abs(drift) > s.max_hip_drift_deg) or abs(offset) > s.hip_tolerance_deg:
+        toward = "toward the head" if worst > 0 else "toward the feet"
+        reasons.append(
+            f"thigh drifted {abs(worst):.0f}° {toward} (hip {end_hip:.0f}°; the thigh must stay at "
+            f"{s.hip_target_deg:.0f} ± {s.hip_tolerance_deg:.0f}° and move less than {s.max_hip_drift_deg:.0f}°)")
+    other = np.nanpercentile([f.other_hip_deg for f in frames], 90) if frames else float("nan")
+    if np.isfinite(other) and other > s.max_other_hip_deg:
+        reasons.append(f"other leg lifted (its hip flexed {other:.0f}°, limit {s.max_other_hip_deg:.0f}°)")
+    trunk_rise = max(f.trunk_deg for f in frames) - frames[0].trunk_deg if frames else float("nan")
+    thigh_px = _median(f.thigh_px for f in frames)
+    pelvis_rise = (frames[0].pelvis_y_px - min(f.pelvis_y_px for f in frames)) / thigh_px if frames else float("nan")
+    if (np.isfinite(trunk_rise) and trunk_rise > s.max_trunk_rise_deg) or (
+            np.isfinite(pelvis_rise) and pelvis_rise > s.max_pelvis_rise_thighs):
+        reasons.append(f"pelvis or trunk lifted off the floor (trunk rose {max(trunk_rise, 0):.0f}°, "
+                       f"pelvis {max(pelvis_rise, 0) * 100:.0f}% of a thigh length)")
+    visibility = _median(f.leg_visibility for f in frames)
+    missing = float(np.mean([not np.isfinite(f.knee_deg) for f in frames])) if frames else 1.0
+    if (np.isfinite(visibility) and visibility < s.min_leg_visibility) or missing > s.max_missing_fraction:
+        reasons.append(f"tested leg poorly visible (visibility {visibility:.2f}, knee unknown in "
+                       f"{missing:.0%} of frames): light it, keep it in view")
+    width = _median(f.body_width_ratio for f in end)
+    thigh_ratio = _median(f.thigh_px / f.shank_px if f.shank_px > 0 else np.nan for f in end)
+    gap = _median(abs(f.knee_deg - f.knee_3d_deg) for f in end)
+    if width > s.max_body_width_ratio:
+        reasons.append(f"camera is not side-on (the body is seen turned: shoulders/hips {width:.0%} of the trunk length)")
+    elif thigh_ratio < s.min_thigh_shank_ratio:
+        reasons.append(f"camera is not side-on (thigh foreshortened to {thigh_ratio:.0%} of the shank)")
+    elif gap > s.max_2d_3d_knee_gap_deg:
+        reasons.append(f"camera is not side-on (image and 3D knee angles differ by {gap:.0f}°)")
+    return reasons
+
+
+@dataclass
+class _OpenTrial:
+    """The attempt in progress: frames since the thigh reached 90°, and its phase."""
+
+    frames: list[FrameFeatures]
+    start_hip_deg: float
+    start_knee_deg: float
+    extension_index: int | None = None
+    hold_start: int | None = None  # index where the current still period began
+    best_hold: tuple[int, int] | None = None  # [start, stop) of the recorded end position
+    record_index: int | None = None  # index in the protocol's trial list once recorded
+    min_knee_deg: float = float("inf")
+
+
+class Test90Protocol:
+    """The 90-90 test, frame by frame (implements :class:`~hamflex.protocols.base.FrameProtocol`).
+
+    ``side`` None or "both": each trial's side is named from the body's orientation; "left" or
+    "right": every trial is that side. ``trials`` per side are asked for live (the session is
+    finished when every expected side has that many valid trials); offline every trial is kept.
+    """
+
+    def __init__(self, side: str | None = None, trials: int = 3, sex: str | None = None,
+                 settings: Test90Settings | None = None, norms: Norms | None = None) -> None:
+        if side not in (None, "both", "left", "right"):
+            raise ValueError(f"side must be left, right or both, not {side!r}")
+        self.settings = settings or Test90Settings()
+        self.norms = norms or load_norms()
+        self.sex = sex
+        self.trials_per_side = trials
+        self._forced_side = side if side in ("left", "right") else None
+        self._expected = [self._forced_side] if self._forced_side else ["right", "left"]
+        self._current_side = self._expected[0]
+        self.restart()
+
+    # --- FrameProtocol -------------------------------------------------------------------
+    def restart(self) -> None:
+        """Forget every trial and start over."""
+        self._trials: list[Trial] = []
+        self._open: _OpenTrial | None = None
+        self._settle: list[FrameFeatures] = []
+        self._state = "position"
+        self._last_good_t: float | None = None
+        self._last_t = 0.0
+        self._shown_until = -1.0
+        self._seen = {"frames": 0, "person": 0, "supine_s": 0.0, "thigh_at_90": 0, "extensions": 0}
+        self._supine_since: float | None = None
+
+    def switch_side(self) -> None:
+        """Live key ``s``: the next trials are the other side (a forced side flips too)."""
+        self._current_side = OTHER_SIDE[self._current_side]
+        if self._forced_side:
+            self._forced_side = self._current_side
+
+    def update(self, sample: FrameSample) -> Feedback:
+        s = self.settings
+        self._seen["frames"] += 1
+        self._last_t = float(sample.timestamp_s)
+        features = frame_features(sample)
+        cues: list[str] = []
+        if features is None or not np.isfinite(features.knee_deg):
+            if self._last_good_t is not None and self._last_t - self._last_good_t <= s.max_dropout_s:
+                return self._feedback(cues)  # a short dropout: keep the state
+            features = None
+        else:
+            self._seen["person"] += 1
+        supine = features is not None and features.trunk_deg <= s.supine_max_trunk_deg
+        if not supine:
+            if self._open is not None or self._state != "position":
+                cues.append(CUE_POSITION_BAD)
+            self._close_open()
+            self._settle = []
+            self._state = "position"
+            self._supine_since = None
+            return self._feedback(cues)
+        if self._supine_since is None:
+            self._supine_since = self._last_t
+        self._seen["supine_s"] = max(self._seen["supine_s"], self._last_t - self._supine_since)
+        self._last_good_t = self._last_t
+        if self._state == "position":
+            cues.append(CUE_POSITION_OK)
+            self._state = "raise"
+        if self._open is None:
+            self._look_for_start(features)
+        else:
+            cues += self._follow(features)
+        return self._feedback(cues)
+
+    def result(self) -> dict[str, Any]:
+        """The JSON-ready result so far; an attempt still open counts if the knee had stopped."""
+        trials = list(self._trials)
+        provisional = self._end_of_recording_trial()
+        if provisional is not None:
+            trials.append(provisional)
+        sides = self._aggregate(trials)
+        result: dict[str, Any] = {
+            "schema_version": SCHEMA_VERSION,
+            "test": TEST_NAME,
+            "trials": [t.as_dict() for t in trials],
+            "sides": sides,
+            "asymmetry_deg": (_round(sides["left"]["mean_deficit_deg"] - sides["right"]["mean_deficit_deg"])
+                              if {"left", "right"} <= sides.keys()
+                              and sides["left"]["mean_deficit_deg"] is not None
+                              and sides["right"]["mean_deficit_deg"] is not None else None),
+            "sex": self.sex,
+            "norms": {"table": self.norms.path, "sem_deg": self.norms.sem_deg,
+                      "min_real_change_deg": self.norms.min_real_change_deg, "source": self.norms.error_source},
+            "settings": asdict(self.settings),
+            "notes": self._notes(trials, sides),
+        }
+        if not trials:
+            result["no_trial_reason"] = self.why_no_trial()
+        return result
+
+    # --- photo mode ----------------------------------------------------------------------
+    def score_photo(self, sample: FrameSample) -> Trial | None:
+        """Score one photo taken at the end position: one trial, the same checks (no drift)."""
+        features = frame_features(sample)
+        self._seen["frames"] += 1
+        if features is None:
+            return None
+        self._seen["person"] += 1
+        if features.trunk_deg > self.settings.supine_max_trunk_deg:
+            return None
+        self._seen["supine_s"] = float("inf")  # a photo is a moment: lying in it is enough
+        if features.hip_deg < self.settings.lowered_hip_deg:
+            return None
+        self._seen["thigh_at_90"] += 1
+        reasons = check_trial([features], [features], float("nan"), self.settings)
+        trial = self._make_trial([features], [features], [features], float("nan"), reasons, "photo")
+        self._trials.append(trial)
+        return trial
+
+    def why_no_trial(self) -> str:
+        """Plain words on why no trial was found (empty when there are trials)."""
+        seen, s = self._seen, self.settings
+        if self._trials:
+            return ""
+        if seen["person"] == 0:
+            return "nobody was seen"
+        if seen["supine_s"] < MIN_LYING_S:
+            return (f"nobody lying on their back (trunk never within {s.supine_max_trunk_deg:.0f}° of horizontal "
+                    f"for {MIN_LYING_S:.0f} s)")
+        if seen["thigh_at_90"] == 0:
+            return (f"lying down, but no thigh was raised to {s.hip_target_deg:.0f} ± {s.hip_tolerance_deg:.0f}° "
+                    f"with the knee bent")
+        if seen["extensions"] == 0:
+            return "the thigh was raised to 90°, but the knee was not straightened"
+        return f"the knee was straightened but never held still for {s.end_hold_s:.1f} s"
+
+    # --- internals -----------------------------------------------------------------------
+    def _in_zone(self, f: FrameFeatures) -> bool:
+        return abs(f.hip_deg - self.settings.hip_target_deg) <= self.settings.hip_tolerance_deg
+
+    def _look_for_start(self, f: FrameFeatures) -> None:
+        s = self.settings
+        if self._in_zone(f) and f.knee_deg >= s.min_start_knee_deg and (
+                not self._settle or self._settle[-1].raised == f.raised):
+            self._settle.append(f)
+            if f.t_s - self._settle[0].t_s >= s.settle_s:
+                self._seen["thigh_at_90"] += 1
+                self._open = _OpenTrial(
+                    frames=list(self._settle),
+                    start_hip_deg=_median(x.hip_deg for x in self._settle),
+                    start_knee_deg=_median(x.knee_deg for x in self._settle),
+                )
+                self._settle = []
+                self._state = "hold_thigh"
+            return
+        self._settle = []
+
+    def _follow(self, f: FrameFeatures) -> list[str]:
+        """Advance the open trial by one frame; returns cue events."""
+        s, trial = self.settings, self._open
+        assert trial is not None
+        trial.frames.append(f)
+        index = len(trial.frames) - 1
+        if f.hip_deg < s.lowered_hip_deg or f.raised != trial.frames[0].raised:
+            self._close_open()
+            return []
+        if trial.extension_index is None:
+            if f.knee_deg <= trial.start_knee_deg - s.extension_onset_deg:
+                trial.extension_index = index
+                self._seen["extensions"] += 1
+                self._state = "extend"
+            return []
+        trial.min_knee_deg = min(trial.min_knee_deg, f.knee_deg)
+        if trial.best_hold is not None and f.knee_deg - trial.min_knee_deg >= s.rebend_deg:
+            self._close_open()
+            return []
+        still = self._still_since(trial, index, s.end_hold_s)
+        extended = trial.start_knee_deg - f.knee_deg >= s.min_extension_deg
+        cues: list[str] = []
+        if still is not None and extended:
+            if trial.hold_start is None:
+                trial.hold_start = still
+            hold = (trial.hold_start, index + 1)
+            better = trial.best_hold is None or hold[0] == trial.best_hold[0] or (
+                _median(x.knee_deg for x in trial.frames[hold[0]:hold[1]])
+                < _median(x.knee_deg for x in trial.frames[slice(*trial.best_hold)]) - s.still_range_deg / 2)
+            if better:
+                first = trial.record_index is None
+                trial.best_hold = hold
+                self._record(trial, "held")
+                if first:
+                    cues.append(CUE_DONE)
+                    cues += self._side_progress_cues()
+                self._shown_until = f.t_s + s.result_show_s
+            self._state = "hold"
+        else:
+            trial.hold_start = None
+            self._state = "hold" if self._short_still(trial, index) and extended else "extend"
+        return cues
+
+    def _window_start(self, trial: _OpenTrial, index: int, duration_s: float) -> int | None:
+        """First index of the trailing window spanning ``duration_s`` (None if too short)."""
+        t_end = trial.frames[index].t_s
+        start = index
+        while start > 0 and t_end - trial.frames[start - 1].t_s <= duration_s + 1e-6:
+            start -= 1
+        if t_end - trial.frames[start].t_s < duration_s - 0.02 or start < (trial.extension_index or 0):
+            return None
+        return start
+
+    def _still_since(self, trial: _OpenTrial, index: int, duration_s: float) -> int | None:
+        start = self._window_start(trial, index, duration_s)
+        if start is None:
+            return None
+        knees = np.array([x.knee_deg for x in trial.frames[start:index + 1]])
+        if not np.all(np.isfinite(knees)) or np.ptp(knees) > self.settings.still_range_deg:
+            return None
+        return start
+
+    def _short_still(self, trial: _OpenTrial, index: int) -> bool:
+        return self._still_since(trial, index, self.settings.end_of_recording_hold_s) is not None
+
+    def _end_position(self, frames: list[FrameFeatures]) -> list[FrameFeatures]:
+        """The most extended stretch of a still period: the ``end_hold_s`` window (or the whole
+        period if shorter) with the smallest median knee angle."""
+        best, best_knee = frames, _median(f.knee_deg for f in frames)
+        stop = 0
+        for start in range(len(frames)):
+            stop = max(stop, start)
+            while stop < len(frames) and frames[stop].t_s - frames[start].t_s < self.settings.end_hold_s - 0.02:
+                stop += 1
+            if stop >= len(frames):
+                break
+            knee = _median(f.knee_deg for f in frames[start:stop + 1])
+            if knee < best_knee:
+                best, best_knee = frames[start:stop + 1], knee
+        return best
+
+    def _record(self, trial: _OpenTrial, ended_by: str, hold: tuple[int, int] | None = None) -> Trial:
+        hold = hold or trial.best_hold
+        assert hold is not None and trial.extension_index is not None
+        end = self._end_position(trial.frames[hold[0]:hold[1]])
+        moving = trial.frames[trial.extension_index:hold[1]]
+        reasons = check_trial(moving, end, trial.start_hip_deg, self.settings)
+        record = self._make_trial(trial.frames, moving, end, trial.start_hip_deg, reasons, ended_by)
+        if ended_by == "held":
+            if trial.record_index is None:
+                trial.record_index = len(self._trials)
+                self._trials.append(record)
+            else:
+                self._trials[trial.record_index] = record
+        return record
+
+    def _make_trial(self, frames, moving, end, start_hip_deg, reasons, ended_by) -> Trial:
+        near = tested_leg_is_near(_median(f.depth_gap_m for f in frames), _median(f.visibility_gap for f in frames))
+        if self._forced_side:
+            side, note, side_from = self._forced_side, "side given by the user", "--side"
+        else:
+            side, note = name_tested_side(_median(f.right_facing for f in frames), near)
+            side_from = "orientation"
+        end_hip = _median(f.hip_deg for f in end)
+        return Trial(
+            side=side,
+            knee_extension_deficit_deg=_median(f.knee_deg for f in end),
+            hip_flexion_deg=end_hip,
+            start_s=frames[0].t_s,
+            end_s=frames[-1].t_s,
+            valid=not reasons,
+            reason="; ".join(reasons) if reasons else "ok",
+            leg=None if near is None else ("near" if near else "far"),
+            side_from=side_from,
+            hip_drift_deg=end_hip - start_hip_deg,
+            other_hip_flexion_deg=_median(f.other_hip_deg for f in moving),
+            end_position_s=(end[0].t_s, end[-1].t_s),
+            ended_by=ended_by,
+            side_note=note,
+        )
+
+    def _end_of_recording_trial(self) -> Trial | None:
+        """The open attempt scored as if the recording ended now, if its knee had stopped."""
+        trial = self._open
+        if trial is None or trial.record_index is not None or trial.extension_index is None:
+            return None
+        index = len(trial.frames) - 1
+        start = self._still_since(trial, index, self.settings.end_of_recording_hold_s)
+        if start is None or trial.start_knee_deg - trial.frames[index].knee_deg < self.settings.min_extension_deg:
+            return None
+        # The whole still tail, not just the minimum window, is the end position.
+        while start > trial.extension_index and self._still_range_ok(trial, start - 1, index):
+            start -= 1
+        return self._record(trial, "end of recording", (start, index + 1))
+
+    def _still_range_ok(self, trial: _OpenTrial, start: int, index: int) -> bool:
+        knees = np.array([x.knee_deg for x in trial.frames[start:index + 1]])
+        return bool(np.all(np.isfinite(knees)) and np.ptp(knees) <= self.settings.still_range_deg)
+
+    def _close_open(self) -> None:
+        self._open = None
+        if self._state != "position":
+            self._state = "raise"
+
+    def _valid_counts(self) -> dict[str, int]:
+        counts = {"left": 0, "right": 0}
+        for trial in self._trials:
+            if trial.valid and trial.side in counts:
+                counts[trial.side] += 1
+        return counts
+
+    def _finished(self) -> bool:
+        counts = self._valid_counts()
+        return all(counts[side] >= self.trials_per_side for side in self._expected)
+
+    def _side_progress_cues(self) -> list[str]:
+        counts = self._valid_counts()
+        if self._finished():
+            return []
+        if counts[self._current_side] >= self.trials_per_side:
+            remaining = [side for side in self._expected if counts[side] < self.trials_per_side]
+            self._current_side = remaining[0]
+            if self._forced_side:
+                self._forced_side = self._current_side
+            return [CUE_SWITCH_SIDES]
+        return []
+
+    def _aggregate(self, trials: list[Trial]) -> dict[str, dict[str, Any]]:
+        sides: dict[str, dict[str, Any]] = {}
+        for side in sorted({t.side for t in trials if t.side is not None}):
+            deficits = [t.knee_extension_deficit_deg for t in trials if t.side == side and t.valid]
+            entry: dict[str, Any] = {
+                "trials": len(deficits),
+                "invalid_trials": sum(1 for t in trials if t.side == side and not t.valid),
+                "mean_deficit_deg": None, "sd_deg": None, "grade": None, "note": None,
+            }
+            if deficits:
+                mean = float(np.mean(deficits))
+                sd = float(np.std(deficits, ddof=1)) if len(deficits) > 1 else float("nan")
+                band = self.norms.grade(mean, self.sex)
+                entry.update(mean_deficit_deg=_round(mean), sd_deg=_round(sd), grade=band.name,
+                             grade_source=band.source)
+                if np.isfinite(sd) and sd > self.norms.sem_deg:
+                    entry["note"] = (f"trials differ more than the test's measurement error "
+                                     f"(SD {sd:.1f}° > {self.norms.sem_deg:.0f}°): repeat the test")
+                reference = self.norms.references.get(self.sex or "")
+                if reference is not None:
+                    entry["reference"] = {"mean_deficit_deg": reference.mean_deficit_deg,
+                                          "sd_deg": reference.sd_deg, "source": reference.source}
+            sides[side] = entry
+        return sides
+
+    def _notes(self, trials: list[Trial], sides: dict[str, dict[str, Any]]) -> list[str]:
+        notes = []
+        if any(t.side is None for t in trials):
+            notes.append("some trials have no side name (body orientation unclear): use --side")
+        if any(t.leg is None and t.side_from == "orientation" for t in trials):
+            notes.append("near/far leg not measurable: assumed the tested leg is nearest the camera")
+        if {"left", "right"} <= sides.keys():
+            left, right = sides["left"]["mean_deficit_deg"], sides["right"]["mean_deficit_deg"]
+            if left is not None and right is not None and abs(left - right) < self.norms.min_real_change_deg:
+                notes.append(f"left-right difference {abs(left - right):.1f}° is within the test's measurement "
+                             f"error (< {self.norms.min_real_change_deg:.0f}°)")
+        if any(t.ended_by == "end of recording" for t in trials):
+            notes.append("the last trial was cut short by the end of the recording: its end position is the last "
+                         "still moment")
+        return notes
+
+    def _feedback(self, cues: list[str]) -> Feedback:
+        state = "finished" if self._finished() else self._state
+        lines: list[str] = []
+        spoken: list[str] = []
+        side_word = self._current_side
+        if state == "finished":
+            lines.append("Done: " + ", ".join(
+                f"{side} {entry['mean_deficit_deg']:.0f}° ({entry['grade']})"
+                for side, entry in self._aggregate(self._trials).items() if entry["mean_deficit_deg"] is not None))
+        elif self._trials and self._last_t <= self._shown_until and state in ("raise", "hold"):
+            last = self._trials[-1]
+            verdict = "valid" if last.valid else f"not valid: {last.reason}"
+            lines.append(f"Trial {len(self._trials)} ({last.side or '?'}): "
+                         f"{last.knee_extension_deficit_deg:.0f}° short of straight, {verdict}")
+            lines.append("Lower the leg and relax" if state == "hold" else "Raise the thigh to vertical")
+        else:
+            lines.append({
+                "position": "Lie on your back, side to the camera",
+                "raise": f"Raise the thigh to vertical ({side_word} leg)",
+                "hold_thigh": "Hold the thigh, straighten the knee",
+                "extend": "Hold the thigh, straighten the knee",
+                "hold": "Hold",
+            }[state])
+        if state in ("hold_thigh", "extend", "hold") and self._open is not None:
+            last = self._open.frames[-1]
+            lines.append(f"thigh {last.hip_deg:.0f}°  knee {last.knee_deg:.0f}° short of straight")
+            if state == "hold" and self._open.hold_start is not None and self._open.record_index is None:
+                held = last.t_s - self._open.frames[self._open.hold_start].t_s
+                lines.append(f"hold {max(self.settings.end_hold_s - held, 0):.1f} s")
+        if CUE_DONE in cues or CUE_POSITION_OK in cues or CUE_SWITCH_SIDES in cues:
+            spoken.append(lines[0])
+        if CUE_SWITCH_SIDES in cues:
+            lines.append(f"Switch sides: now the {side_word} leg")
+        return Feedback(state=state, guidance=tuple(lines), cues=tuple(cues), spoken=tuple(spoken),
+                        finished=state == "finished")
