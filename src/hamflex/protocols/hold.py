@@ -1,0 +1,477 @@
+"""The stretch-hold coach, driven frame by frame (offline and live alike); pure logic, no I/O.
+
+Per frame it decides whether the posture counts: the person and the checked joints are
+seen, every posture check of the catalog entry passes (with hysteresis, so an angle on the
+edge of its range does not flicker), the stretch angle is settled (not moving) and not
+bouncing. Valid time is summed from frame timestamps into repetitions: a rep completes when
+its valid seconds reach the target; it closes when the person releases the stretch; the rest
+until the next rep is measured; with both sides asked for, sides alternate.
+Thresholds and why: docs/stretches.md.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from hamflex.protocols.base import (
+    CUE_DONE,
+    CUE_POSITION_BAD,
+    CUE_POSITION_OK,
+    CUE_SWITCH_SIDES,
+    CUE_TICK,
+    Feedback,
+    FrameSample,
+)
+from hamflex.stretch_geometry import other_side, stretch_measures
+from hamflex.stretches import MIN_HOLD_S, PostureCheck, Stretch
+
+HOLD_SCHEMA_VERSION = 1
+SIDE_CHOICES = ("left", "right", "both")
+
+# Fault names beside the catalog's check names, with their cues.
+FAULT_NOT_VISIBLE = "not_visible"
+FAULT_MOVING = "moving"
+FAULT_BOUNCING = "bouncing"
+CUE_NOT_VISIBLE = "move so the camera sees your whole body"
+CUE_MOVING = "ease in slowly, then hold still"
+CUE_BOUNCING = "don't bounce — ease in slowly"
+CUE_SWITCH = "switch sides"
+CUE_RELEASE = "rep done — release and rest"
+CUE_ALL_DONE = "all reps done — well done"
+
+SAFETY_ADVICE = (
+    "Warm up first (a few minutes of easy walking or cycling). Move into each stretch slowly and "
+    "never bounce. Stop if it hurts: a stretch should feel like gentle tension, not pain. After "
+    "recent back or hip surgery, ask your doctor or physiotherapist before stretching."
+)
+
+
+@dataclass(frozen=True)
+class HoldSettings:
+    """Thresholds of the hold timer and the bounce detector (reasons in docs/stretches.md)."""
+
+    reversal_deg: float = 6.0  # a swing smaller than this is landmark jitter or sway, not a bounce
+    bounce_window_s: float = 2.0  # reversals this close together form an oscillation
+    min_reversals: int = 2  # deepen-ease-deepen: two reversals make a bounce
+    moving_speed_deg_s: float = 10.0  # faster than this the stretch angle is still changing
+    settled_speed_deg_s: float = 6.0  # ... and below this it is settled again (hysteresis)
+    speed_baseline_s: float = 0.5  # speed measured over this span, so jitter averages out
+    max_frame_gap_s: float = 0.5  # a longer gap between frames (stall, lost camera) counts nothing
+    release_s: float = 2.0  # out of position this long after a completed rep = released
+    tick_s: float = 5.0  # a tick cue every this many valid seconds
+
+    def __post_init__(self) -> None:
+        if not self.settled_speed_deg_s <= self.moving_speed_deg_s:
+            raise ValueError("settled_speed_deg_s must not exceed moving_speed_deg_s")
+        if min(self.reversal_deg, self.bounce_window_s, self.speed_baseline_s, self.max_frame_gap_s) <= 0:
+            raise ValueError("thresholds must be positive")
+
+
+class HysteresisCheck:
+    """One posture check with hysteresis: fails outside [min, max], passes again only
+    ``hysteresis`` inside. Starts failing, so a hold begins clearly inside the range."""
+
+    def __init__(self, check: PostureCheck) -> None:
+        self.check = check
+        self.passing = False
+
+    def update(self, value: float) -> bool:
+        """New state for ``value``; a missing value (NaN) keeps the last state."""
+        if not math.isfinite(value):
+            return self.passing
+        margin = 0.0 if self.passing else self.check.hysteresis
+        low = -math.inf if self.check.min is None else self.check.min + margin
+        high = math.inf if self.check.max is None else self.check.max - margin
+        self.passing = low <= value <= high
+        return self.passing
+
+
+@dataclass(frozen=True)
+class MotionState:
+    """What the bounce detector says about the stretch angle at one frame."""
+
+    speed_deg_s: float
+    moving: bool
+    bouncing: bool
+    onset_s: float | None  # when a bounce episode starting at this frame began (earlier than now)
+    new_reversals: int  # reversals registered at this frame
+
+
+class BounceDetector:
+    """Reads oscillation and speed from the stretch angle, one sample at a time (causal).
+
+    Reversals are found with a dead band (a zigzag): the angle must come back
+    ``reversal_deg`` from its last extreme before the turn counts, so jitter smaller than
+    that never registers. ``min_reversals`` reversals within ``bounce_window_s`` is a bounce;
+    a slow steady deepening has no reversal at all. Speed is the change over
+    ``speed_baseline_s``, with hysteresis between moving and settled.
+    """
+
+    def __init__(self, settings: HoldSettings) -> None:
+        self.settings = settings
+        self.reset()
+
+    def reset(self) -> None:
+        self._history: deque[tuple[float, float]] = deque()
+        self._direction = 0
+        self._extreme: tuple[float, float] | None = None  # (time, angle) of the running extreme
+        self._anchor = math.nan  # the first angle, until a direction is established
+        self.reversal_times: deque[float] = deque()
+        self._moving = False
+        self._bouncing = False
+
+    def update(self, timestamp_s: float, angle_deg: float) -> MotionState:
+        s = self.settings
+        if not math.isfinite(angle_deg):
+            self.reset()
+            return MotionState(math.nan, False, False, None, 0)
+        self._history.append((timestamp_s, angle_deg))
+        while len(self._history) > 2 and self._history[1][0] <= timestamp_s - s.speed_baseline_s:
+            self._history.popleft()
+        first_t, first_angle = self._history[0]
+        span_s = timestamp_s - first_t
+        speed = abs(angle_deg - first_angle) / span_s if span_s >= s.speed_baseline_s / 2 else 0.0
+        self._moving = speed > (s.settled_speed_deg_s if self._moving else s.moving_speed_deg_s)
+
+        new_reversals = self._track_reversal(timestamp_s, angle_deg)
+        while self.reversal_times and self.reversal_times[0] < timestamp_s - s.bounce_window_s:
+            self.reversal_times.popleft()
+        was_bouncing = self._bouncing
+        self._bouncing = len(self.reversal_times) >= s.min_reversals
+        onset = None
+        if self._bouncing and not was_bouncing:
+            times = list(self.reversal_times)
+            # The oscillation began about one half-swing before its first reversal.
+            onset = times[0] - (times[1] - times[0])
+        return MotionState(speed, self._moving, self._bouncing, onset, new_reversals)
+
+    def _track_reversal(self, timestamp_s: float, angle_deg: float) -> int:
+        threshold = self.settings.reversal_deg
+        if self._extreme is None:
+            self._extreme = (timestamp_s, angle_deg)
+            self._anchor = angle_deg
+            return 0
+        extreme_t, extreme = self._extreme
+        if self._direction == 0:
+            if abs(angle_deg - self._anchor) >= threshold:
+                self._direction = 1 if angle_deg > self._anchor else -1
+                self._extreme = (timestamp_s, angle_deg)
+            return 0
+        if (angle_deg - extreme) * self._direction > 0:
+            self._extreme = (timestamp_s, angle_deg)
+            return 0
+        if abs(angle_deg - extreme) >= threshold:
+            self.reversal_times.append(extreme_t)
+            self._direction = -self._direction
+            self._extreme = (timestamp_s, angle_deg)
+            return 1
+        return 0
+
+
+@dataclass
+class Rep:
+    """One repetition: its side, valid and elapsed seconds, bounces and seconds per fault."""
+
+    side: str | None
+    start_s: float
+    rest_before_s: float | None
+    valid_s: float = 0.0
+    total_s: float = 0.0
+    bounces: int = 0
+    completed: bool = False
+    closed: bool = False
+    faults_s: dict[str, float] = field(default_factory=dict)
+    side_votes: Counter = field(default_factory=Counter)
+
+    def as_dict(self) -> dict[str, Any]:
+        side = self.side or (self.side_votes.most_common(1)[0][0] if self.side_votes else None)
+        return {
+            "side": side,
+            "valid_s": round(self.valid_s, 2),
+            "total_s": round(self.total_s, 2),
+            "bounces": self.bounces,
+            "completed": self.completed,
+            "faults": {name: round(seconds, 2) for name, seconds in sorted(self.faults_s.items())},
+            "rest_before_s": None if self.rest_before_s is None else round(self.rest_before_s, 2),
+        }
+
+
+@dataclass(frozen=True)
+class FrameVerdict:
+    """Why a frame counts or not: its faults (names → cues) and the tested leg's label."""
+
+    valid: bool
+    faults: dict[str, str]
+    tested_side: str | None
+    motion: MotionState | None
+
+
+class HoldProtocol:
+    """The stretch coach as a :class:`~hamflex.protocols.base.FrameProtocol`.
+
+    ``side`` is the leg being stretched (``left``/``right``), ``both`` to alternate, or None
+    to take whichever leg the pose shows stretched. ``reps`` is per side.
+    """
+
+    def __init__(
+        self,
+        stretch: Stretch,
+        *,
+        side: str | None = None,
+        hold_s: float | None = None,
+        reps: int | None = None,
+        settings: HoldSettings | None = None,
+        min_visibility: float = 0.5,
+    ) -> None:
+        if side is not None and side not in SIDE_CHOICES:
+            raise ValueError(f"side must be one of {SIDE_CHOICES} or None, got {side!r}")
+        self.stretch = stretch
+        self.side = side
+        self.hold_s = float(stretch.hold_s if hold_s is None else hold_s)
+        self.reps_per_side = int(stretch.reps if reps is None else reps)
+        if self.hold_s < MIN_HOLD_S:
+            raise ValueError(f"hold_s must be at least {MIN_HOLD_S:g} s (shorter holds do not stretch)")
+        if self.reps_per_side < 1:
+            raise ValueError("reps must be at least 1")
+        self.settings = settings or HoldSettings()
+        self.min_visibility = min_visibility
+        self.sides: tuple[str | None, ...] = ("right", "left") if side == "both" else (side,)
+        self.restart()
+
+    # --- FrameProtocol ---------------------------------------------------------------------
+
+    def restart(self) -> None:
+        """Forget everything: a new session."""
+        self._checks = {c.name: HysteresisCheck(c) for c in self.stretch.checks}
+        self._bounce = BounceDetector(self.settings)
+        self._tested_leg: str | None = None
+        self._side_index = 0
+        self.reps: list[Rep] = []
+        self._first_s: float | None = None
+        self._last_s: float | None = None
+        self._last_closed_s: float | None = None
+        self._release_pending_s = 0.0
+        self._left_at_s: float | None = None
+        self._recent: deque[tuple[float, float, Rep]] = deque()  # (time, valid seconds counted, rep)
+        self._was_valid = False
+        self._shown_faults: frozenset[str] = frozenset()
+        self._episode_reversals = self._episode_bounces = 0
+        self.finished = False
+
+    def switch_side(self) -> None:
+        """Close the rep in progress and move to the other side (the live ``s`` key)."""
+        if self.reps and not self.reps[-1].closed:
+            self._close_rep(self._last_s if self._last_s is not None else self.reps[-1].start_s)
+        if len(self.sides) > 1:
+            self._side_index = (self._side_index + 1) % len(self.sides)
+        elif self.side in ("left", "right"):
+            self.side = other_side(self.side)
+            self.sides = (self.side,)
+
+    def update(self, sample: FrameSample) -> Feedback:
+        t = sample.timestamp_s
+        dt = 0.0 if self._last_s is None else t - self._last_s
+        if not 0.0 < dt <= self.settings.max_frame_gap_s:
+            dt = 0.0
+        self._first_s = t if self._first_s is None else self._first_s
+        self._last_s = t
+        if self.finished:
+            return self._feedback(t, FrameVerdict(False, {}, None, None), cues=(), spoken=())
+        verdict = self.evaluate(sample)
+        cues: list[str] = []
+        spoken: list[str] = []
+        self._count(t, dt, verdict, cues, spoken)
+        new_faults = frozenset(verdict.faults) - self._shown_faults
+        if new_faults and self._in_rep_or_waiting():
+            spoken.extend(verdict.faults[name] for name in verdict.faults if name in new_faults)
+        self._shown_faults = frozenset(verdict.faults)
+        return self._feedback(t, verdict, tuple(cues), tuple(spoken))
+
+    def result(self) -> dict[str, Any]:
+        reps = [rep.as_dict() for rep in self.reps]
+        valid_total = sum(rep.valid_s for rep in self.reps)
+        in_reps = sum(rep.total_s for rep in self.reps)
+        return {
+            "schema_version": HOLD_SCHEMA_VERSION,
+            "stretch": self.stretch.name,
+            "title": self.stretch.title,
+            "view": self.stretch.view,
+            "side": self.side or "auto",
+            "hold_s_target": self.hold_s,
+            "reps_target": self.reps_per_side * len(self.sides),
+            "reps": reps,
+            "valid_seconds_total": round(valid_total, 2),
+            "reps_completed": sum(rep.completed for rep in self.reps),
+            "percent_time_valid": round(100.0 * valid_total / in_reps, 1) if in_reps > 0 else 0.0,
+            "bounces_total": sum(rep.bounces for rep in self.reps),
+            "duration_s": round((self._last_s or 0.0) - (self._first_s or 0.0), 2),
+            "finished": self.finished,
+        }
+
+    # --- posture ---------------------------------------------------------------------------
+
+    def evaluate(self, sample: FrameSample) -> FrameVerdict:
+        """Which faults this frame has (empty = the posture counts)."""
+        values = dict(sample.angles_deg)
+        if sample.detected:
+            values.update(stretch_measures(sample.landmarks_px, sample.visibility, self.min_visibility))
+        tested = self._choose_tested_leg(sample, values) if sample.detected else None
+        if tested is None:
+            self._bounce.reset()
+            return FrameVerdict(False, {FAULT_NOT_VISIBLE: CUE_NOT_VISIBLE}, None, None)
+        faults: dict[str, str] = {}
+        missing = False
+        for state in self._checks.values():
+            value = values.get(state.check.column_for(tested), math.nan)
+            missing |= not math.isfinite(value)
+            if not state.update(value):
+                faults[state.check.name] = state.check.cue
+        motion = self._bounce.update(sample.timestamp_s, values.get(self.stretch.stretch_angle.column_for(tested), math.nan))
+        if missing or not math.isfinite(motion.speed_deg_s):
+            faults = {FAULT_NOT_VISIBLE: CUE_NOT_VISIBLE, **faults}
+        if motion.bouncing:
+            faults[FAULT_BOUNCING] = CUE_BOUNCING
+        elif motion.moving:
+            faults[FAULT_MOVING] = CUE_MOVING
+        return FrameVerdict(not faults, faults, tested, motion)
+
+    def _choose_tested_leg(self, sample: FrameSample, values: dict[str, float]) -> str | None:
+        """The stretched leg's MediaPipe label, kept until the other leg wins by the margin."""
+        rule = self.stretch.tested_leg
+        if rule.rule == "visible":
+            scores = {side: sample.leg_visibility.get(side, math.nan) for side in ("left", "right")}
+            margin = 0.1
+        else:
+            sign = 1.0 if rule.rule == "max" else -1.0
+            scores = {side: sign * values.get(f"{side}_{rule.column}", math.nan) for side in ("left", "right")}
+            margin = rule.margin
+        finite = {side: score for side, score in scores.items() if math.isfinite(score)}
+        if not finite:
+            return None
+        best = max(finite, key=finite.get)
+        current = self._tested_leg
+        if current in finite and best != current and finite[best] - finite[current] <= margin:
+            best = current
+        self._tested_leg = best
+        return best
+
+    # --- timing and repetitions ------------------------------------------------------------
+
+    def _expected_side(self) -> str | None:
+        return self.sides[self._side_index]
+
+    def _in_rep_or_waiting(self) -> bool:
+        return not self.reps or not self.reps[-1].closed or self._rest_remaining_s() <= 0
+
+    def _rest_remaining_s(self) -> float:
+        if self._last_closed_s is None or self._last_s is None:
+            return 0.0
+        return max(0.0, self.stretch.rest_s - (self._last_s - self._last_closed_s))
+
+    def _count(self, t: float, dt: float, verdict: FrameVerdict, cues: list[str], spoken: list[str]) -> None:
+        rep = self.reps[-1] if self.reps and not self.reps[-1].closed else None
+        if verdict.valid and rep is None:
+            rest = None if self._last_closed_s is None else t - self._last_closed_s
+            rep = Rep(side=self._expected_side(), start_s=t, rest_before_s=rest)
+            self.reps.append(rep)
+            dt = 0.0  # the rep starts at this frame
+        if verdict.valid != self._was_valid and rep is not None:
+            cues.append(CUE_POSITION_OK if verdict.valid else CUE_POSITION_BAD)
+        self._was_valid = verdict.valid
+        in_position = not (set(verdict.faults) - {FAULT_MOVING, FAULT_BOUNCING})
+        self._track_bounces(verdict.motion if in_position else None, rep or (self.reps[-1] if self.reps else None))
+        if rep is None:
+            return
+        if rep.completed and not verdict.valid:
+            # After the target is reached, leaving the position is the release, not a fault.
+            self._left_at_s = t if self._left_at_s is None else self._left_at_s
+            self._release_pending_s += dt
+            if t - self._left_at_s >= self.settings.release_s:
+                self._close_rep(self._left_at_s)
+                self._after_close(cues, spoken)
+            return
+        rep.total_s += self._release_pending_s + dt
+        self._release_pending_s, self._left_at_s = 0.0, None
+        if verdict.valid:
+            before = rep.valid_s
+            rep.valid_s += dt
+            if verdict.tested_side:
+                rep.side_votes[verdict.tested_side] += 1
+            self._recent.append((t, dt, rep))
+            if int(rep.valid_s // self.settings.tick_s) > int(before // self.settings.tick_s):
+                cues.append(CUE_TICK)
+            if not rep.completed and rep.valid_s >= self.hold_s:
+                rep.completed = True
+                cues.append(CUE_DONE)
+                last = sum(r.completed for r in self.reps) >= self.reps_per_side * len(self.sides)
+                spoken.append(CUE_ALL_DONE if last else CUE_RELEASE)
+        else:
+            for name in verdict.faults:
+                rep.faults_s[name] = rep.faults_s.get(name, 0.0) + dt
+        while self._recent and self._recent[0][0] < t - 2 * self.settings.bounce_window_s:
+            self._recent.popleft()
+
+    def _track_bounces(self, motion: MotionState | None, rep: Rep | None) -> None:
+        """Count bounces per episode (in position only, given to ``rep``: the open rep, else the
+        last one); at an episode's onset, take back the valid seconds it already had."""
+        if motion is None or not motion.bouncing:
+            self._episode_reversals = self._episode_bounces = 0
+            return
+        if motion.onset_s is not None:
+            self._episode_reversals = len(self._bounce.reversal_times)
+            for when, counted, counted_rep in self._recent:
+                if when > motion.onset_s and counted > 0:
+                    counted_rep.valid_s -= counted
+                    counted_rep.faults_s[FAULT_BOUNCING] = counted_rep.faults_s.get(FAULT_BOUNCING, 0.0) + counted
+            self._recent.clear()
+        else:
+            self._episode_reversals += motion.new_reversals
+        # One bounce = a deepen-and-ease cycle = two reversals (an odd one rounds up).
+        bounces = (self._episode_reversals + 1) // 2
+        if rep is not None:
+            rep.bounces += bounces - self._episode_bounces
+        self._episode_bounces = bounces
+
+    def _close_rep(self, end_s: float) -> None:
+        rep = self.reps[-1]
+        rep.closed = True
+        self._last_closed_s = end_s
+        self._release_pending_s, self._left_at_s = 0.0, None
+        self._checks = {c.name: HysteresisCheck(c) for c in self.stretch.checks}
+
+    def _after_close(self, cues: list[str], spoken: list[str]) -> None:
+        if sum(r.completed for r in self.reps) >= self.reps_per_side * len(self.sides):
+            self.finished = True
+            return
+        if len(self.sides) > 1:
+            self._side_index = (self._side_index + 1) % len(self.sides)
+            cues.append(CUE_SWITCH_SIDES)
+            spoken.append(CUE_SWITCH)
+
+    # --- guidance --------------------------------------------------------------------------
+
+    def _feedback(self, t: float, verdict: FrameVerdict, cues: tuple[str, ...], spoken: tuple[str, ...]) -> Feedback:
+        done = sum(r.completed for r in self.reps)
+        target = self.reps_per_side * len(self.sides)
+        side = self._expected_side()
+        header = f"{self.stretch.title}{f' ({side})' if side else ''} — reps {done}/{target}"
+        if self.finished:
+            return Feedback("finished", (header, CUE_ALL_DONE), cues, spoken, finished=True)
+        rep = self.reps[-1] if self.reps and not self.reps[-1].closed else None
+        if rep is None and self._last_closed_s is not None:
+            remaining = self._rest_remaining_s()
+            next_move = CUE_SWITCH if len(self.sides) > 1 else "get back into the stretch"
+            lines = (header, f"rest {remaining:.0f} s" if remaining > 0 else next_move)
+            if remaining <= 0:
+                lines += tuple(verdict.faults.values())
+            return Feedback("rest", lines, cues, spoken)
+        if rep is None:
+            return Feedback("get_in_position", (header, *verdict.faults.values()), cues, spoken)
+        counter = f"valid {rep.valid_s:.0f} / {self.hold_s:.0f} s"
+        if rep.completed:
+            return Feedback("rep_done", (header, counter, CUE_RELEASE), cues, spoken)
+        state = "holding" if verdict.valid else "paused"
+        return Feedback(state, (header, counter, *verdict.faults.values()), cues, spoken)
