@@ -157,6 +157,127 @@ def models(
         typer.echo(f"{model_store.MODEL_ENV_VAR}: {__import__('os').environ.get(model_store.MODEL_ENV_VAR, '(not set)')}")
 
 
+# --- report and history commands ---
+PersonOption = Annotated[
+    Optional[str], typer.Option("--person", help="Record the result under this name in the history database.")
+]
+DbOption = Annotated[
+    Optional[Path], typer.Option("--db", help="History database. Default: $HAMFLEX_DB, else the user data directory.")
+]
+
+
+def record_for_person(kind: str, person: Optional[str], result: dict, source: str, db: Optional[Path] = None) -> None:
+    """Store a protocol result in the history when ``--person`` was given (test90 and hold)."""
+    if person is None:
+        return
+    from hamflex.outputs.history import record_session
+
+    if not person.strip():
+        error_line("--person: the name cannot be empty (the result is saved, but not recorded in the history)")
+        raise typer.Exit(2)
+    session_id = record_session(kind, person, result, source, db)
+    typer.echo(f"recorded in the history as session {session_id} of {person.strip()}")
+
+
+@app.command()
+def report(
+    directory: Annotated[Path, typer.Argument(help="An output directory of analyze, test90 or hold.", show_default=False)],
+    pdf: Annotated[bool, typer.Option("--pdf", help="Also print report.pdf (needs Chromium).")] = False,
+    person: Annotated[
+        Optional[str], typer.Option("--person", help="Add this person's progress and stretching adherence.")
+    ] = None,
+    db: DbOption = None,
+    verbose: VerboseOption = False,
+) -> None:
+    """Write DIR/report.html: the result, plots, trials, warnings and method in one file."""
+    from hamflex.outputs.report import write_pdf, write_report
+
+    with reported_errors(verbose):
+        path = write_report(directory, person=person, db_path=db)
+        typer.echo(f"wrote {path}")
+        if pdf:
+            typer.echo(f"wrote {write_pdf(path)}")
+
+
+@app.command()
+def history(
+    person: Annotated[Optional[str], typer.Option("--person", help="Only this person (case-insensitive).")] = None,
+    plot: Annotated[
+        Optional[Path], typer.Option("--plot", help="Write the deficit trend chart (.png, .svg or .pdf).")
+    ] = None,
+    export: Annotated[
+        Optional[str], typer.Option("--export", help="Print all matching sessions as csv or json instead of tables.")
+    ] = None,
+    weeks: Annotated[int, typer.Option("--weeks", min=1, help="Weeks of stretching adherence to judge.")] = 4,
+    db: DbOption = None,
+    verbose: VerboseOption = False,
+) -> None:
+    """Recorded sessions, deficit trends (real change vs measurement error) and stretching adherence."""
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    from hamflex.outputs import history as store
+
+    if export is not None and export not in ("csv", "json"):
+        raise typer.BadParameter("choose csv or json", param_hint="--export")
+    if plot is not None and plot.suffix.lower() not in (".png", ".svg", ".pdf"):
+        raise typer.BadParameter("the chart is written as .png, .svg or .pdf", param_hint="--plot")
+    with reported_errors(verbose):
+        sessions = store.list_sessions(person, db_path=db)
+        if export is not None:
+            sys.stdout.write(store.export_sessions(sessions, export))
+            return
+        if plot is not None and len(store.persons(sessions)) > 1:
+            error_line("--plot draws one person's trend: choose whose with --person")
+            raise typer.Exit(2)
+        console = Console(highlight=False)
+        if not sessions:
+            console.print(f"no sessions recorded{f' for {person}' if person else ''} in {db or store.default_db_path()}",
+                          markup=False)
+            return
+        table = Table(title="Sessions")
+        for column in ("when", "person", "kind", "left deficit", "right deficit", "valid s", "reps", "source"):
+            numeric = column in ("left deficit", "right deficit", "valid s", "reps")
+            table.add_column(column, justify="right" if numeric else "left", no_wrap=column == "when")
+        for s in sessions:
+            values = s.summary()
+            table.add_row(
+                s.recorded_at.astimezone().strftime("%Y-%m-%d %H:%M"), escape(s.person), s.kind,
+                *(f"{v:.0f}°" if v is not None else "" for v in (values["left_deficit_deg"], values["right_deficit_deg"])),
+                f"{values['valid_seconds_total']:.0f}" if values["valid_seconds_total"] is not None else "",
+                str(values["reps_completed"]) if values["reps_completed"] is not None else "",
+                escape(s.source),
+            )
+        console.print(table)
+        mdc = store.minimal_detectable_change_deg()
+        for name in store.persons(sessions):
+            own = [s for s in sessions if store.person_key(s.person) == store.person_key(name)]
+            trends = Table(title=f"{escape(name)}: knee extension deficit (real change > MDC {mdc:.1f}°)")
+            for column in ("side", "sessions", "first", "latest", "since first", "verdict", "since previous", "verdict "):
+                trends.add_column(column)
+            for trend in store.deficit_trends(own, mdc):
+                change_first, change_previous = trend.change_from_first_deg, trend.change_from_previous_deg
+                trends.add_row(
+                    trend.side, str(len(trend.deficits_deg)), f"{trend.first_deg:.0f}°", f"{trend.latest_deg:.0f}°",
+                    f"{change_first:+.0f}°" if change_first is not None else "", trend.verdict,
+                    f"{change_previous:+.0f}°" if change_previous is not None else "", trend.verdict_since_previous,
+                )
+            if trends.row_count:
+                console.print(trends)
+            adherence = store.stretching_adherence(own, weeks=weeks)
+            console.print(f"{name}: stretching adherence, last {weeks} week(s): {adherence.summary}", markup=False)
+            weekly = ", ".join(f"{start:%d %b} {rate:.1f}/day" for start, rate in adherence.weekly_sessions_per_day())
+            if adherence.sessions:
+                console.print(f"  per week: {weekly} (advice: 1-2 a day, a rest day between is fine, "
+                              f"{store.ADVISED_REPS} reps of 20-30 s)", markup=False)
+        if plot is not None:
+            from hamflex.outputs.plots import save_figure, trend_figure
+
+            chart = trend_figure(store.deficit_trends(sessions, mdc), store.persons(sessions)[0])
+            typer.echo(f"wrote {save_figure(chart, plot)}")
+
+
 def main() -> None:
     """Entry point of the ``hamflex`` script and ``python -m hamflex``."""
     app(prog_name="hamflex")
