@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Iterator
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -276,6 +277,76 @@ def history(
 
             chart = trend_figure(store.deficit_trends(sessions, mdc), store.persons(sessions)[0])
             typer.echo(f"wrote {save_figure(chart, plot)}")
+
+
+# --- 90-90 test commands ---
+SideChoice = Enum("SideChoice", {"left": "left", "right": "right", "both": "both"}, type=str)
+SexChoice = Enum("SexChoice", {"female": "female", "male": "male"}, type=str)
+
+
+@app.command()
+def test90(
+    recording: Annotated[
+        Optional[Path], typer.Argument(help="A video of the test, or one photo at the end position.", show_default=False)
+    ] = None,
+    out: OutOption = Path("hamflex-out"),
+    side: Annotated[
+        Optional[SideChoice], typer.Option("--side", help="Tested side; default: named from the body's orientation.")
+    ] = None,
+    trials: Annotated[int, typer.Option("--trials", min=1, help="Trials per side (live: asked for).")] = 3,
+    sex: Annotated[Optional[SexChoice], typer.Option("--sex", help="Grade with sex-specific cut-offs.")] = None,
+    hip_tolerance: Annotated[
+        float, typer.Option("--hip-tolerance", min=1.0, max=45.0, help="Thigh within 90 ± this many degrees.")
+    ] = 10.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Also print test90.json.")] = False,
+    camera: Annotated[
+        Optional[str], typer.Option("--camera", help="Run live: a camera index (0), a stream URL or a video file.")
+    ] = None,
+    realtime: Annotated[bool, typer.Option("--realtime", help="Live from a file: pace it at its own speed.")] = False,
+    display: Annotated[bool, typer.Option("--display/--no-display", help="Live: show the guidance window.")] = True,
+    audio: Annotated[bool, typer.Option("--audio/--no-audio", help="Live: sound cues.")] = True,
+    voice: Annotated[bool, typer.Option("--voice", help="Live: speak the guidance.")] = False,
+    mirror: Annotated[bool, typer.Option("--mirror", help="Live: show the picture mirrored.")] = False,
+    record: Annotated[Optional[Path], typer.Option("--record", help="Live: save the session's video here.")] = None,
+    camera_profile: Annotated[
+        Optional[Path], typer.Option("--camera-profile", help="Camera profile JSON (hamflex calibrate) to undistort.")
+    ] = None,
+    person: PersonOption = None,
+    db: DbOption = None,
+    model: ModelOption = None,
+    offline: OfflineOption = False,
+    quiet: QuietOption = False,
+    verbose: VerboseOption = False,
+) -> None:
+    """The 90-90 hamstring test (active knee extension): OUT/test90.json and a summary."""
+    import json
+
+    from hamflex.outputs.files import json_ready
+    from hamflex.test90 import format_summary, make_protocol, run_test90, run_test90_live
+
+    if (recording is None) == (camera is None):
+        error_line("give either a VIDEO/PHOTO or --camera (not both)")
+        raise typer.Exit(2)
+    side_name = side.value if side else None
+    sex_name = sex.value if sex else None
+    with reported_errors(verbose, saved_to=out):
+        if camera is not None:
+            protocol = make_protocol(side_name, trials, sex_name, hip_tolerance)
+            result = run_test90_live(
+                camera, out, protocol, realtime=realtime, display=display, audio=audio, voice=voice, mirror=mirror,
+                record=record, camera_profile=camera_profile, model=model, offline=offline, verbose=verbose,
+            )
+        else:
+            result = run_test90(
+                recording, out, side=side_name, trials=trials, sex=sex_name, hip_tolerance_deg=hip_tolerance,
+                model=model, offline=offline, camera_profile=camera_profile, progress=not quiet, verbose=verbose,
+            )
+        typer.echo(format_summary(result))
+        if as_json:
+            typer.echo(json.dumps(json_ready(result), indent=2, ensure_ascii=False))
+        for warning in result.get("warnings", []):
+            print(f"hamflex: warning: {warning}", file=sys.stderr)
+        record_for_person("test90", person, result, str(recording or f"camera {camera}"), db)
 
 
 def main() -> None:
