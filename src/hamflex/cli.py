@@ -349,6 +349,81 @@ def test90(
         record_for_person("test90", person, result, str(recording or f"camera {camera}"), db)
 
 
+# --- stretch coach commands ---
+@app.command()
+def stretches(
+    details: Annotated[bool, typer.Option("--details", "-d", help="Also show each stretch's description and checks.")] = False,
+) -> None:
+    """List the stretches `hamflex hold` can coach (name, group, camera view)."""
+    from hamflex.stretches import format_catalog, load_catalog
+
+    with reported_errors():
+        typer.echo(format_catalog(load_catalog(), details=details))
+
+
+@app.command()
+def hold(
+    stretch: Annotated[str, typer.Argument(help="A stretch name from `hamflex stretches`.", show_default=False)],
+    video: Annotated[
+        Optional[Path], typer.Argument(help="A recorded video (omit with --camera).", show_default=False)
+    ] = None,
+    out: OutOption = Path("hamflex-out"),
+    side: Annotated[
+        Optional[str], typer.Option("--side", help="Leg being stretched: left, right or both (alternating). Default: from the pose.")
+    ] = None,
+    hold_s: Annotated[float, typer.Option("--hold-s", min=20, help="Valid seconds per rep (at least 20).")] = 30,
+    reps: Annotated[int, typer.Option("--reps", min=1, help="Repetitions per side.")] = 5,
+    json_output: Annotated[bool, typer.Option("--json", help="Print hold.json instead of the summary.")] = False,
+    camera: Annotated[
+        Optional[str], typer.Option("--camera", help="Coach live: a camera index (0), a stream URL or a video file.")
+    ] = None,
+    realtime: Annotated[bool, typer.Option("--realtime", help="Live from a file: pace it at its own frame rate.")] = False,
+    display: Annotated[bool, typer.Option("--display/--no-display", help="Live: show the overlay window.")] = True,
+    audio: Annotated[bool, typer.Option("--audio/--no-audio", help="Live: cue sounds.")] = True,
+    voice: Annotated[bool, typer.Option("--voice", help="Live: speak the cues.")] = False,
+    mirror: Annotated[bool, typer.Option("--mirror", help="Live: show the picture mirrored.")] = False,
+    record: Annotated[Optional[Path], typer.Option("--record", help="Live: also record the session to this directory.")] = None,
+    camera_profile: Annotated[
+        Optional[Path], typer.Option("--camera-profile", help="Camera profile JSON from `hamflex calibrate`.")
+    ] = None,
+    model: ModelOption = None,
+    offline: OfflineOption = False,
+    quiet: QuietOption = False,
+    verbose: VerboseOption = False,
+) -> None:
+    """Coach a stretch hold: count valid seconds (right posture, no bouncing) and reps; write OUT/hold.json."""
+    import json
+
+    from hamflex.hold import format_hold_summary, run_hold, run_hold_live
+    from hamflex.protocols.hold import SAFETY_ADVICE, SIDE_CHOICES
+    from hamflex.stretches import get_stretch
+
+    if side is not None and side not in SIDE_CHOICES:
+        raise typer.BadParameter(f"choose from {', '.join(SIDE_CHOICES)}", param_hint="--side")
+    if (video is None) == (camera is None):
+        raise typer.BadParameter("give either a VIDEO or --camera, not both or neither")
+    with reported_errors(verbose, saved_to=out):
+        entry = get_stretch(stretch)
+        print(f"hamflex: safety: {SAFETY_ADVICE}", file=sys.stderr, flush=True)
+        if camera is not None:
+            profile = None
+            if camera_profile is not None:
+                from hamflex.calibration import load_profile
+
+                profile = load_profile(camera_profile)
+            result = run_hold_live(
+                entry, camera, out, side=side, hold_s=hold_s, reps=reps, realtime=realtime, display=display,
+                audio=audio, voice=voice, mirror=mirror, record=record, camera_profile=profile, model=model,
+                offline=offline, verbose=verbose,
+            )
+        else:
+            result = run_hold(
+                entry, video, out, side=side, hold_s=hold_s, reps=reps, model=model, offline=offline,
+                camera_profile=camera_profile, progress=not quiet, verbose=verbose,
+            )
+        typer.echo(json.dumps(result, indent=2, ensure_ascii=False) if json_output else format_hold_summary(result))
+
+
 def main() -> None:
     """Entry point of the ``hamflex`` script and ``python -m hamflex``."""
     app(prog_name="hamflex")

@@ -12,9 +12,11 @@ Thresholds and why: docs/stretches.md.
 from __future__ import annotations
 
 import math
-from collections import Counter, deque
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
 
 from hamflex.protocols.base import (
     CUE_DONE,
@@ -25,6 +27,7 @@ from hamflex.protocols.base import (
     Feedback,
     FrameSample,
 )
+from hamflex.protocols.sides import name_tested_side, right_side_facing_score, tested_leg_is_near
 from hamflex.stretch_geometry import other_side, stretch_measures
 from hamflex.stretches import MIN_HOLD_S, PostureCheck, Stretch
 
@@ -184,12 +187,23 @@ class Rep:
     completed: bool = False
     closed: bool = False
     faults_s: dict[str, float] = field(default_factory=dict)
-    side_votes: Counter = field(default_factory=Counter)
+    facing_scores: list[float] = field(default_factory=list)  # +1 right side faces the camera
+    visibility_gaps: list[float] = field(default_factory=list)  # stretched leg minus other leg
+
+    def named_side(self) -> tuple[str | None, str]:
+        """The declared side, else the side named from the body's orientation (protocols.sides)."""
+        if self.side is not None:
+            return self.side, "as declared"
+        if not self.facing_scores:
+            return None, "never in position"
+        near = tested_leg_is_near(math.nan, float(np.median(self.visibility_gaps)))
+        return name_tested_side(float(np.median(self.facing_scores)), near)
 
     def as_dict(self) -> dict[str, Any]:
-        side = self.side or (self.side_votes.most_common(1)[0][0] if self.side_votes else None)
+        side, side_note = self.named_side()
         return {
             "side": side,
+            "side_note": side_note,
             "valid_s": round(self.valid_s, 2),
             "total_s": round(self.total_s, 2),
             "bounces": self.bounces,
@@ -283,7 +297,7 @@ class HoldProtocol:
         verdict = self.evaluate(sample)
         cues: list[str] = []
         spoken: list[str] = []
-        self._count(t, dt, verdict, cues, spoken)
+        self._count(sample, dt, verdict, cues, spoken)
         new_faults = frozenset(verdict.faults) - self._shown_faults
         if new_faults and self._in_rep_or_waiting():
             spoken.extend(verdict.faults[name] for name in verdict.faults if name in new_faults)
@@ -371,7 +385,8 @@ class HoldProtocol:
             return 0.0
         return max(0.0, self.stretch.rest_s - (self._last_s - self._last_closed_s))
 
-    def _count(self, t: float, dt: float, verdict: FrameVerdict, cues: list[str], spoken: list[str]) -> None:
+    def _count(self, sample: FrameSample, dt: float, verdict: FrameVerdict, cues: list[str], spoken: list[str]) -> None:
+        t = sample.timestamp_s
         rep = self.reps[-1] if self.reps and not self.reps[-1].closed else None
         if verdict.valid and rep is None:
             rest = None if self._last_closed_s is None else t - self._last_closed_s
@@ -398,8 +413,8 @@ class HoldProtocol:
         if verdict.valid:
             before = rep.valid_s
             rep.valid_s += dt
-            if verdict.tested_side:
-                rep.side_votes[verdict.tested_side] += 1
+            if verdict.tested_side and rep.side is None:
+                self._observe_side(rep, verdict.tested_side, sample)
             self._recent.append((t, dt, rep))
             if int(rep.valid_s // self.settings.tick_s) > int(before // self.settings.tick_s):
                 cues.append(CUE_TICK)
@@ -434,6 +449,14 @@ class HoldProtocol:
         if rep is not None:
             rep.bounces += bounces - self._episode_bounces
         self._episode_bounces = bounces
+
+    @staticmethod
+    def _observe_side(rep: Rep, tested: str, sample: FrameSample) -> None:
+        score = right_side_facing_score(sample.landmarks_px, raised_leg=tested)
+        gap = sample.leg_visibility.get(tested, math.nan) - sample.leg_visibility.get(other_side(tested), math.nan)
+        if math.isfinite(score) and math.isfinite(gap):
+            rep.facing_scores.append(score)
+            rep.visibility_gaps.append(gap)
 
     def _close_rep(self, end_s: float) -> None:
         rep = self.reps[-1]
