@@ -26,8 +26,8 @@ SIDE_COLORS = {"left": "#1f77b4", "right": "#ff7f0e"}  # as the overlay: blue le
 SPAN_STYLES = {
     "valid trial": {"color": "#2ca02c", "alpha": 0.18},
     "invalid trial": {"color": "#d62728", "alpha": 0.18, "hatch": "//"},
-    "hold": {"color": "#2ca02c", "alpha": 0.15},
-    "fault": {"color": "#d62728", "alpha": 0.25, "hatch": "//"},
+    "completed rep": {"color": "#2ca02c", "alpha": 0.15},
+    "unfinished rep": {"color": "#d62728", "alpha": 0.18, "hatch": "//"},
     "no person": {"color": "#7f7f7f", "alpha": 0.2},
 }
 PANELS = (("hip_flexion", "Hip flexion (°)"), ("knee_extension_deficit", "Knee extension deficit (°)"))
@@ -35,7 +35,7 @@ PANELS = (("hip_flexion", "Hip flexion (°)"), ("knee_extension_deficit", "Knee 
 
 @dataclass(frozen=True)
 class Span:
-    """A shaded time window: a trial, a hold, a fault or frames without a person."""
+    """A shaded time window: a trial, a rep, or frames without a person."""
 
     start_s: float
     end_s: float
@@ -69,16 +69,12 @@ def spans_from_test90(result: Mapping[str, Any]) -> list[Span]:
 
 
 def spans_from_hold(result: Mapping[str, Any]) -> list[Span]:
-    """Timed reps and timed faults (``{start_s, end_s}`` entries) of a hold.json result."""
+    """One span per rep of a hold.json result that carries its ``start_s``/``end_s``."""
     spans = []
     for number, rep in enumerate(result.get("reps") or (), start=1):
         window = _window(rep)
         if window:
-            spans.append(Span(*window, "hold", f"rep {number}"))
-        for fault in rep.get("faults") or ():
-            window = _window(fault) if isinstance(fault, Mapping) else None
-            if window:
-                spans.append(Span(*window, "fault", str(fault.get("fault") or fault.get("kind") or "fault")))
+            spans.append(Span(*window, "completed rep" if rep.get("completed") else "unfinished rep", f"rep {number}"))
     return spans
 
 

@@ -176,11 +176,20 @@ def _analyze_key(recordings: list[Recording]) -> list[dict[str, str]]:
     return cards
 
 
+def fault_texts(faults: Any) -> list[str]:
+    """A rep's faults as text: hold.json gives ``{fault name: seconds}``."""
+    if isinstance(faults, dict):
+        return [f"{name.replace('_', ' ')} {_fmt(seconds, 1, ' s')}" for name, seconds in faults.items()]
+    return [str(fault) for fault in faults or ()]
+
+
 def _warnings(inputs: ReportInputs) -> list[str]:
     found: list[str] = []
     result = inputs.result or {}
-    for warning in result.get("warnings") or ():
-        found.append(str(warning))
+    for note in [*(result.get("warnings") or ()), *(result.get("notes") or ())]:
+        found.append(str(note))
+    if result.get("no_trial_reason"):
+        found.append(f"no trial found: {result['no_trial_reason']}")
     for number, trial in enumerate(result.get("trials") or (), start=1):
         if not trial.get("valid"):
             found.append(f"trial {number} ({trial.get('side', '?')}) rejected: {trial.get('reason') or 'no reason given'}")
@@ -188,9 +197,9 @@ def _warnings(inputs: ReportInputs) -> list[str]:
         if entry.get("note"):
             found.append(f"{side}: {entry['note']}")
     for number, rep in enumerate(result.get("reps") or (), start=1):
-        faults = [f if isinstance(f, str) else str(f.get("fault") or f.get("kind") or f) for f in rep.get("faults") or ()]
+        faults = fault_texts(rep.get("faults"))
         if faults:
-            found.append(f"rep {number}: " + ", ".join(dict.fromkeys(faults)))
+            found.append(f"rep {number}: " + ", ".join(faults))
         if rep.get("bounces"):
             found.append(f"rep {number}: {rep['bounces']} bounce(s) — those seconds did not count")
     for recording in inputs.recordings:
@@ -206,7 +215,7 @@ def _warnings(inputs: ReportInputs) -> list[str]:
 def _camera_rows(inputs: ReportInputs) -> list[tuple[str, str]]:
     rows: list[tuple[str, str]] = []
     result = inputs.result or {}
-    for key in ("source", "video", "camera", "camera_profile", "view", "model"):
+    for key in ("source", "video", "camera", "camera_profile", "view", "side", "model"):
         if isinstance(result.get(key), (str, int, float)) and not isinstance(result.get(key), bool):
             rows.append((key.replace("_", " "), str(result[key])))
     for recording in inputs.recordings:
@@ -242,7 +251,7 @@ def build_context(inputs: ReportInputs, person: str | None = None, db_path: Path
     if inputs.kind == "test90":
         key, title = _test90_key(result), "90-90 hamstring test"
     elif inputs.kind == "hold":
-        key, title = _hold_key(result), f"Stretch hold: {result.get('stretch', 'stretch')}"
+        key, title = _hold_key(result), f"Stretch hold: {result.get('title') or result.get('stretch') or 'stretch'}"
     else:
         key, title = _analyze_key(inputs.recordings), "Angle analysis"
     plots = [{"name": r.name, "uri": _png_data_uri(angle_figure(r.columns, r.spans, r.name))}
@@ -265,6 +274,7 @@ def build_context(inputs: ReportInputs, person: str | None = None, db_path: Path
         "norms": load_norms(),
         "mdc_deg": history.minimal_detectable_change_deg(),
         "fmt": _fmt,
+        "fault_texts": fault_texts,
     }
 
 
