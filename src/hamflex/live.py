@@ -170,7 +170,7 @@ def render_overlay(frame_bgr: np.ndarray, pose: PoseFrame, angles: dict[str, flo
     height, width = frame_bgr.shape[:2]
     scale = min(1.0, max_size_px / max(height, width))
     if scale < 1.0:
-        image = cv2.resize(frame_bgr, (int(round(width * scale)), int(round(height * scale))), interpolation=cv2.INTER_AREA)
+        image = cv2.resize(frame_bgr, (int(round(width * scale)), int(round(height * scale))), interpolation=cv2.INTER_LINEAR)
     else:
         image = frame_bgr.copy()
     points = pose.landmarks_px * np.float32(scale)
