@@ -145,11 +145,13 @@ def test_camera_pulled_mid_session_saves_the_session(shared_dir, model_path, tmp
 
 
 @pytest.mark.model
-def test_ctrl_c_saves_what_was_measured(shared_dir, model_path, tmp_path):
-    result = _run(shared_dir, model_path, tmp_path, CountingProtocol(interrupt_at=8))
-    assert result.ended_by == "interrupted" and result.exit_code == 130
+def test_ctrl_c_saves_what_was_measured_then_interrupts(shared_dir, model_path, tmp_path):
+    with pytest.raises(KeyboardInterrupt):
+        _run(shared_dir, model_path, tmp_path, CountingProtocol(interrupt_at=8), record=tmp_path / "rec")
     saved = json.loads((tmp_path / "out" / "live_session.json").read_text())
     assert saved["ended_by"] == "interrupted" and saved["protocol_result"]["updates"] == 8
+    assert saved["frames_processed"] == 7  # the eighth frame was cut short
+    assert len(_read_csv(tmp_path / "rec" / "landmarks.csv")[1]) == 7
 
 
 @pytest.mark.model

@@ -415,14 +415,21 @@ def run_live_session(
     title: str = "hamflex",
 ) -> LiveSessionResult:
     """Run ``protocol`` live on ``camera`` (device index "0", URL, or video file; or an
-    already-made :class:`LiveSource`) until it finishes, the stream ends, the person quits,
-    the camera is lost or Ctrl-C. Writes ``out_dir/live_session.json`` (and ``record``) in
-    every case and returns the result; raises CameraError only if the camera cannot be opened.
+    already-made :class:`LiveSource`) until it finishes, the stream ends, the person quits
+    (q, Esc, closing the window) or the camera is lost. ``camera_profile`` is a
+    ``CameraProfile`` or the path of one.
+
+    Writes ``out_dir/live_session.json`` (and the ``record`` directory) however it ends. On
+    Ctrl-C it saves first, then raises ``KeyboardInterrupt`` again (exit code 130). Raises
+    CameraError when the camera cannot be opened.
     """
     from hamflex.models import resolve_model
     from hamflex.pose import PoseEstimator
 
+    from hamflex.calibration import load_profile
+
     warnings: list[str] = []
+    camera_profile = load_profile(camera_profile)
     model_path = resolve_model(model, offline=offline, progress=True)
     source = camera if isinstance(camera, LiveSource) else LiveSource(str(camera), realtime=realtime)
     if display and not _display_available():
@@ -434,7 +441,7 @@ def run_live_session(
     terminal = TerminalView() if not display or cues.text_only else None
     latencies_ms: list[float] = []
     ended_by = "finished"
-    failure: Exception | None = None
+    failure: BaseException | None = None
     recorder: SessionRecorder | None = None
     window: WindowView | None = None
     started_s = time.monotonic()
@@ -447,8 +454,8 @@ def run_live_session(
             window = WindowView(title) if display else None
             ended_by = _loop(source, estimator, AnglePipeline(), protocol, cues, window, terminal, recorder,
                              camera_profile, mirror, latencies_ms)
-    except KeyboardInterrupt:
-        ended_by = "interrupted"
+    except KeyboardInterrupt as interrupt:  # saved below, then raised again
+        failure, ended_by = interrupt, "interrupted"
     except Exception as error:  # saved below, then raised again
         failure, ended_by = error, ("camera_lost" if isinstance(error, CameraError) else "interrupted")
     finally:
@@ -468,7 +475,7 @@ def run_live_session(
         duration_s=duration_s, frames_captured=source.frames_captured, frames_dropped=source.frames_dropped,
         latencies_ms=latencies_ms, cue_events=list(cues.events),
     )
-    if failure is not None:
+    if failure is not None and not isinstance(failure, KeyboardInterrupt):
         result.warnings.append(f"stopped by an error: {failure}")
     if recorder is not None:
         result.files.update(recorder.close(result))
