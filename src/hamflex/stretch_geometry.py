@@ -24,8 +24,8 @@ def other_side(side: str) -> str:
 def ankle_to_other_knee_ratio(points: np.ndarray, side: str) -> np.ndarray:
     """Distance from ``side``'s ankle to the other leg's knee, in thigh lengths.
 
-    Scaled by the mean length of both thighs so it does not depend on the distance to the
-    camera: about 0.1-0.3 with the ankle resting on the other knee, above 1 with the legs
+    Scaled by the mean length of the thighs (either one when the other is hidden) so it
+    does not depend on the distance to the camera: about 0.1-0.3 with the ankle resting on the other knee, above 1 with the legs
     apart. In a side view it is the projected distance, so an ankle beside the knee (nearer
     or farther from the camera) also reads small.
     """
@@ -36,11 +36,14 @@ def ankle_to_other_knee_ratio(points: np.ndarray, side: str) -> np.ndarray:
         np.linalg.norm(points[..., side_index(s, "knee"), :] - points[..., side_index(s, "hip"), :], axis=-1)
         for s in SIDES
     ]
-    thigh_length = (thighs[0] + thighs[1]) / 2.0
+    both = np.stack(thighs)
+    count = np.sum(np.isfinite(both), axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        thigh_length = np.where(count > 0, np.nansum(both, axis=0) / np.maximum(count, 1), np.nan)
     distance = np.linalg.norm(ankle - other_knee, axis=-1)
     with np.errstate(invalid="ignore", divide="ignore"):
         ratio = distance / thigh_length
-    return np.where(thigh_length < _MIN_THIGH_LENGTH, np.nan, ratio)
+    return np.where(~(thigh_length >= _MIN_THIGH_LENGTH), np.nan, ratio)
 
 
 # Per-side measure names (``{side}_<name>`` columns), in the style of geometry.LEG_ANGLE_NAMES.
