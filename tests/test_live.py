@@ -241,3 +241,20 @@ def test_window_session_with_keys_under_a_virtual_display(shared_dir, model_path
     assert protocol.switches == 1 and protocol.restarts == 1
     assert protocol.updates == 25 - 6  # frames 11-16 were shown paused, not measured
     assert replay_recording(tmp_path / "rec", CountingProtocol()) == result.protocol_result
+
+
+def test_terminal_prints_guidance_changes_not_every_new_number():
+    import io
+
+    from hamflex.live import TerminalView
+
+    stream = io.StringIO()
+    view = TerminalView(stream)
+    for i in range(30):
+        view.feedback(i / 30, Feedback("extend", (f"thigh {90 + i % 3}°  knee {30 - i}° short of straight",)))
+    view.feedback(1.0, Feedback("hold", ("Hold still", "3 s")))
+    view.cues(1.0, [CUE_DONE], ["well done"])
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 3
+    assert "extend: thigh 90°  knee 30°" in lines[0] and "hold: Hold still | 3 s" in lines[1]
+    assert lines[2].endswith(">> recorded; well done")

@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 import os
 import queue
+import re
 import statistics
 import sys
 import threading
@@ -354,17 +355,24 @@ class WindowView:
             pass
 
 
+_NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?")
+
+
 class TerminalView:
-    """Headless: guidance printed on the terminal when it changes, cues as text if silent."""
+    """Headless: guidance printed on the terminal when it changes, cues as text if silent.
+
+    Numbers are ignored when deciding whether guidance changed: angles and counters move
+    every frame, and printing each would flood the terminal.
+    """
 
     def __init__(self, stream=None) -> None:
         self._stream = stream or sys.stdout
         self._last: tuple[str, ...] | None = None
 
     def feedback(self, time_s: float, feedback: Feedback) -> None:
-        lines = (feedback.state, *feedback.guidance)
-        if lines != self._last:
-            self._last = lines
+        shape = tuple(_NUMBER.sub("#", line) for line in (feedback.state, *feedback.guidance))
+        if shape != self._last:
+            self._last = shape
             print(f"[{time_s:7.1f} s] {feedback.state}: {' | '.join(feedback.guidance)}", file=self._stream, flush=True)
 
     def cues(self, time_s: float, cues: Sequence[str], spoken: Sequence[str]) -> None:
