@@ -147,8 +147,9 @@ class BounceDetector:
         onset = None
         if self._bouncing and not was_bouncing:
             times = list(self.reversal_times)
-            # The oscillation began about one half-swing before its first reversal.
-            onset = times[0] - (times[1] - times[0])
+            # Bouncing about the held angle, the first swing out took about half the time
+            # between two reversals (a quarter period).
+            onset = times[0] - (times[1] - times[0]) / 2
         return MotionState(speed, self._moving, self._bouncing, onset, new_reversals)
 
     def _track_reversal(self, timestamp_s: float, angle_deg: float) -> int:
