@@ -1,0 +1,127 @@
+"""The 90-90 test end to end with the real pose model on the shared rendered clips."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import cv2
+import pytest
+from typer.testing import CliRunner
+
+from hamflex.cli import app
+from hamflex.errors import NothingToScoreError
+from hamflex.test90 import make_protocol, run_test90, score_analysis
+from tests.media import gradient_frames, write_video
+
+pytestmark = pytest.mark.model
+runner = CliRunner()
+
+
+def _score(analyzed_clip, clip: str, **options) -> dict:
+    return score_analysis(analyzed_clip(f"synthetic/{clip}"), make_protocol(**options))
+
+
+@pytest.mark.parametrize(("clip", "side"), [
+    ("flat2d_supine9090.mp4", "right"),
+    ("ray3d_supine9090.mp4", "right"),
+    ("flat2d_supine9090_mirror.mp4", "left"),
+])
+def test_rendered_clip_one_trial_side_and_deficit(analyzed_clip, shared_dir, clip, side):
+    with open(shared_dir / "synthetic" / clip.replace(".mp4", ".csv"), newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    true_deficit_deg = float(rows[-1]["knee_flex"])
+    assert rows[-1]["near_side"] == side
+    result = _score(analyzed_clip, clip)
+    assert len(result["trials"]) == 1
+    trial = result["trials"][0]
+    assert trial["valid"], trial["reason"]
+    assert trial["side"] == side and trial["leg"] == "near"
+    assert trial["knee_extension_deficit_deg"] == pytest.approx(true_deficit_deg, abs=4.0)
+    assert list(result["sides"]) == [side]
+
+
+def test_dev_recording_two_valid_trials_and_one_thigh_drift(analyzed_clip, shared_dir):
+    truth = json.loads((shared_dir / "synthetic" / "dev_test90_truth.json").read_text())
+    result = _score(analyzed_clip, "dev_test90.mp4")
+    trials = result["trials"]
+    assert len(trials) == len(truth["trials"]) == 3
+    for trial, expected in zip(trials, truth["trials"]):
+        assert expected["start_s"] <= trial["start_s"] and trial["end_s"] <= expected["end_s"]
+        assert trial["side"] == expected["side"]
+        assert trial["valid"] == expected["valid"]
+        if expected["valid"]:
+            assert trial["knee_extension_deficit_deg"] == pytest.approx(
+                expected["knee_extension_deficit_deg"]["image"], abs=4.0)
+    assert "thigh drifted" in trials[2]["reason"] and "toward the head" in trials[2]["reason"]
+    right = result["sides"]["right"]
+    assert right["trials"] == 2 and right["invalid_trials"] == 1
+
+
+def test_nobody_lying_down_says_so(analyzed_clip):
+    result = _score(analyzed_clip, "flat2d_stand.mp4")
+    assert result["trials"] == []
+    assert "nobody lying on their back" in result["no_trial_reason"]
+
+
+def test_cli_on_a_video_prints_the_summary_and_writes_json(tmp_path, shared_dir, model_path):
+    video = shared_dir / "synthetic" / "flat2d_supine9090.mp4"
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["test90", str(video), "--out", str(out), "--sex", "male", "--json", "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert "right: mean deficit" in result.stdout and "trial 1: right leg" in result.stdout
+    saved = json.loads((out / "test90.json").read_text())
+    assert saved["schema_version"] == 1 and saved["test"] == "90-90" and saved["sex"] == "male"
+    assert set(saved["trials"][0]) >= {"side", "knee_extension_deficit_deg", "hip_flexion_deg", "start_s", "end_s",
+                                       "valid", "reason"}
+    assert set(saved["sides"]["right"]) >= {"trials", "mean_deficit_deg", "sd_deg", "grade"}
+    assert "asymmetry_deg" in saved
+    assert (out / video.stem / "angles.csv").is_file()
+
+
+def test_cli_on_a_standing_person_exits_7_with_one_line(tmp_path, shared_dir, model_path):
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["test90", str(shared_dir / "synthetic" / "flat2d_stand.mp4"), "--out", str(out),
+                                 "--quiet"])
+    assert result.exit_code == 7
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "no 90-90 trial found: nobody lying on their back" in lines[0]
+    assert json.loads((out / "test90.json").read_text())["trials"] == []
+
+
+def test_cli_with_nobody_at_all_exits_4_after_saving(tmp_path, model_path):
+    video = write_video(tmp_path / "empty_room.mp4", gradient_frames(10))
+    result = runner.invoke(app, ["test90", str(video), "--out", str(tmp_path / "out"), "--quiet"])
+    assert result.exit_code == 4
+    assert "no person found" in result.stderr
+    assert "no person found" in json.loads((tmp_path / "out" / "test90.json").read_text())["no_trial_reason"]
+
+
+def test_a_photo_at_the_end_position_is_one_trial(tmp_path, shared_dir, model_path):
+    capture = cv2.VideoCapture(str(shared_dir / "synthetic" / "flat2d_supine9090.mp4"))
+    capture.set(cv2.CAP_PROP_POS_FRAMES, 85)
+    ok, frame = capture.read()
+    capture.release()
+    assert ok
+    photo = tmp_path / "end_position.png"
+    cv2.imwrite(str(photo), frame)
+    result = run_test90(photo, tmp_path / "out", model=model_path)
+    assert result["mode"] == "photo" and len(result["trials"]) == 1
+    trial = result["trials"][0]
+    assert trial["valid"] and trial["side"] == "right" and trial["ended_by"] == "photo"
+    assert trial["knee_extension_deficit_deg"] == pytest.approx(12.0, abs=4.0)
+
+
+def test_cli_needs_a_recording_or_a_camera(tmp_path):
+    result = runner.invoke(app, ["test90", "--out", str(tmp_path)])
+    assert result.exit_code == 2 and "either a VIDEO/PHOTO or --camera" in result.stderr
+
+
+def test_a_photo_of_a_standing_person_is_nothing_to_score(tmp_path, shared_dir, model_path):
+    capture = cv2.VideoCapture(str(shared_dir / "synthetic" / "flat2d_stand.mp4"))
+    ok, frame = capture.read()
+    capture.release()
+    photo = tmp_path / "standing.jpg"
+    cv2.imwrite(str(photo), frame)
+    with pytest.raises(NothingToScoreError, match="nobody lying on their back"):
+        run_test90(photo, tmp_path / "out", model=model_path)
