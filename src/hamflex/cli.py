@@ -104,6 +104,10 @@ def analyze(
     num_poses: Annotated[
         int, typer.Option("--num-poses", min=1, help="People to detect; the largest is analysed, followed over time.")
     ] = 1,
+    camera_profile: Annotated[
+        Optional[Path],
+        typer.Option("--camera-profile", help="Camera profile JSON (hamflex calibrate): undistort the landmarks first."),
+    ] = None,
     model: ModelOption = None,
     offline: OfflineOption = False,
     quiet: QuietOption = False,
@@ -119,7 +123,7 @@ def analyze(
             with reported_errors(verbose, saved_to=out / name):
                 result = analyze_video(
                     video, out, overlay=overlay, model=model, offline=offline, num_poses=num_poses,
-                    progress=not quiet, verbose=verbose, output_name=name,
+                    progress=not quiet, verbose=verbose, output_name=name, camera_profile=camera_profile,
                 )
                 typer.echo(
                     f"{video}: {result.frames_with_pose}/{result.frames} frames with a person "
@@ -255,14 +259,14 @@ def history(
         for name in store.persons(sessions):
             own = [s for s in sessions if store.person_key(s.person) == store.person_key(name)]
             trends = Table(title=f"{escape(name)}: knee extension deficit (real change > MDC {mdc:.1f}°)")
-            for column in ("side", "sessions", "first", "latest", "since first", "verdict", "since previous", "verdict "):
-                trends.add_column(column)
+            for column in ("side", "n", "first", "latest", "since first", "since previous"):
+                trends.add_column(column, overflow="fold")
             for trend in store.deficit_trends(own, mdc):
                 change_first, change_previous = trend.change_from_first_deg, trend.change_from_previous_deg
                 trends.add_row(
                     trend.side, str(len(trend.deficits_deg)), f"{trend.first_deg:.0f}°", f"{trend.latest_deg:.0f}°",
-                    f"{change_first:+.0f}°" if change_first is not None else "", trend.verdict,
-                    f"{change_previous:+.0f}°" if change_previous is not None else "", trend.verdict_since_previous,
+                    f"{change_first:+.0f}° {trend.verdict}" if change_first is not None else trend.verdict,
+                    f"{change_previous:+.0f}° {trend.verdict_since_previous}" if change_previous is not None else "",
                 )
             if trends.row_count:
                 console.print(trends)
@@ -422,6 +426,121 @@ def hold(
                 camera_profile=camera_profile, progress=not quiet, verbose=verbose,
             )
         typer.echo(json.dumps(result, indent=2, ensure_ascii=False) if json_output else format_hold_summary(result))
+
+
+# --- calibration commands ---
+PostureChoice = Enum("PostureChoice", {name: name for name in ("standing", "seated", "lying", "auto")}, type=str)
+
+
+@app.command()
+def calibrate(
+    inputs: Annotated[
+        list[str],
+        typer.Argument(
+            help="`board` to write a printable checkerboard; else photos, videos or folders of the board.",
+            show_default=False,
+        ),
+    ],
+    board: Annotated[str, typer.Option("--board", help="Inner corners across x down, e.g. 4x7.")] = "4x7",
+    square_mm: Annotated[float, typer.Option("--square-mm", min=1.0, help="Side of one square, millimetres.")] = 60.0,
+    out: Annotated[
+        Optional[Path],
+        typer.Option("--out", "-o", help="board: folder or file stem (default calibration/); else the profile JSON "
+                     "(default camera-profile.json)."),
+    ] = None,
+    dpi: Annotated[int, typer.Option("--dpi", min=50, max=1200, help="board: resolution of the PNG.")] = 150,
+    max_frames: Annotated[
+        int, typer.Option("--max-frames", min=5, help="Frames sampled evenly from each video.")
+    ] = 40,
+    verbose: VerboseOption = False,
+) -> None:
+    """Print a checkerboard (`hamflex calibrate board`) or calibrate the camera from pictures of it."""
+    from hamflex.calibration import BoardSpec, calibrate_camera, format_calibration, write_board
+
+    try:
+        spec = BoardSpec.parse(board, square_mm)
+    except ValueError as error:
+        error_line(str(error))
+        raise typer.Exit(2) from None
+    with reported_errors(verbose):
+        if inputs[0] == "board":
+            if len(inputs) > 1:
+                error_line("`hamflex calibrate board` takes no other arguments (use --out)")
+                raise typer.Exit(2)
+            files = write_board(out or Path("calibration"), spec, dpi=dpi)
+            width_mm, height_mm = files.page_mm
+            typer.echo(f"wrote {files.pdf} and {files.png} ({width_mm:.0f} x {height_mm:.0f} mm page, "
+                       f"{spec.label} inner corners, {square_mm:g} mm squares)")
+            typer.echo("print the PDF at 100% (actual size), check one square with a ruler, and glue it on a flat board")
+            return
+        result = calibrate_camera([Path(item) for item in inputs], spec, max_video_frames=max_frames)
+        typer.echo(format_calibration(result))
+        profile = result.require_profile()
+        path = profile.save(out or Path("camera-profile.json"))
+        typer.echo(f"wrote {path}")
+
+
+@app.command("check-setup")
+def check_setup_command(
+    video: Annotated[
+        Optional[Path], typer.Argument(help="A video of the person standing side-on for a few seconds.", show_default=False)
+    ] = None,
+    camera: Annotated[
+        Optional[str], typer.Option("--camera", help="Check live: a camera index (0), a stream URL or a video file.")
+    ] = None,
+    seconds: Annotated[
+        Optional[float], typer.Option("--seconds", min=0.5, help="Check only the first seconds (live default 5).")
+    ] = None,
+    posture: Annotated[
+        PostureChoice, typer.Option("--posture", help="What the person does during the check.")
+    ] = PostureChoice.standing,
+    camera_profile: Annotated[
+        Optional[Path], typer.Option("--camera-profile", help="Camera profile JSON (hamflex calibrate).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    display: Annotated[bool, typer.Option("--display/--no-display", help="Live: show the guidance window.")] = True,
+    out: OutOption = Path("hamflex-out"),
+    model: ModelOption = None,
+    offline: OfflineOption = False,
+    quiet: QuietOption = False,
+    verbose: VerboseOption = False,
+) -> None:
+    """Is the camera side-on, level, far enough, and the legs well seen? Pass/fail and what to change."""
+    import json
+
+    from hamflex.outputs.files import json_ready
+    from hamflex.setup_check import SetupReport, check_setup, format_report
+
+    if (video is None) == (camera is None):
+        error_line("give either a VIDEO or --camera (not both)")
+        raise typer.Exit(2)
+    with reported_errors(verbose):
+        if camera is not None:
+            report = _check_setup_live(camera, seconds or 5.0, posture.value, camera_profile, out, display, model,
+                                       offline, verbose)
+        else:
+            report = check_setup(video, seconds=seconds, posture=posture.value, model=model, offline=offline,
+                                 camera_profile=camera_profile, progress=not quiet, verbose=verbose)
+        if not isinstance(report, SetupReport):
+            error_line("the check ended before a person was seen")
+            raise typer.Exit(4)
+        typer.echo(json.dumps(json_ready(report.to_dict()), indent=2) if as_json else format_report(report))
+
+
+def _check_setup_live(camera: str, seconds: float, posture: str, camera_profile: Optional[Path], out: Path,
+                      display: bool, model: Optional[str], offline: bool, verbose: bool):
+    """Run the check in the live loop; the report, or None when nobody was seen."""
+    from hamflex.calibration import load_profile
+    from hamflex.capture import LiveSource
+    from hamflex.live import run_live_session
+    from hamflex.setup_check import SetupCheckProtocol
+
+    source = LiveSource(camera).start()
+    protocol = SetupCheckProtocol(source.width, source.height, seconds=seconds, posture=posture)
+    profile = load_profile(camera_profile)
+    run_live_session(source, protocol, out, display=display, audio=False, camera_profile=profile, model=model,
+                     offline=offline, verbose=verbose, title="hamflex check-setup")
+    return protocol.report() if len(protocol.poses()) else None
 
 
 def main() -> None:

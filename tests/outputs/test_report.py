@@ -1,0 +1,274 @@
+"""report.html rendered in a real browser (headless Chromium), from real analyses and protocol
+results; plus the plots behind it and the report/history commands."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import shutil
+import subprocess
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from hamflex.cli import app
+from hamflex.errors import InputError
+from hamflex.outputs.history import record_session
+from hamflex.outputs.plots import Span, angle_figure, figure_bytes, spans_from_hold, spans_from_test90, undetected_spans
+from hamflex.outputs.report import find_inputs, write_pdf, write_report
+from hamflex.outputs.tables import read_angles_csv
+from hamflex.protocols.base import samples_from_series
+
+CLIP = "synthetic/flat2d_supine9090.mp4"
+EVIL_NAME = "<script>alert(1)</script>"
+PHONE_WIDTH_PX = 500  # a large phone; headless Chromium lays out no narrower than 500 px
+
+# Appended to a copy of the report: after loading, it writes what the page shows into the DOM.
+PROBE = """<script>
+addEventListener('load', () => {
+  const probe = document.createElement('pre');
+  probe.id = 'probe';
+  probe.textContent = JSON.stringify({
+    images: [...document.images].map(i => ({complete: i.complete, width: i.naturalWidth, height: i.naturalHeight})),
+    text: document.body.innerText,
+    scripts: document.scripts.length,
+    resultHeight: document.getElementById('result').getBoundingClientRect().height,
+    scrollWidth: document.documentElement.scrollWidth,
+    innerWidth: window.innerWidth,
+  });
+  document.body.appendChild(probe);
+});
+</script>"""
+
+
+def chromium() -> str:
+    browser = shutil.which("chromium")
+    if browser is None:
+        pytest.skip("headless Chromium not installed (apt install chromium; .ci/run installs it)")
+    return browser
+
+
+def run_chromium(tmp_path: Path, *arguments: str) -> subprocess.CompletedProcess:
+    profile = tmp_path / "chromium-profile"
+    command = [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+               "--disable-background-networking", "--disable-component-update", "--disable-sync",
+               f"--user-data-dir={profile}", f"--window-size={PHONE_WIDTH_PX},900", *arguments]
+    completed = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    return completed
+
+
+def browser_view(report: Path, tmp_path: Path) -> dict:
+    """What Chromium shows of the report: images, visible text, scripts, layout widths."""
+    probed = tmp_path / "probed.html"
+    probed.write_text(report.read_text(encoding="utf-8").replace("</body>", PROBE + "</body>"), encoding="utf-8")
+    dom = run_chromium(tmp_path, "--virtual-time-budget=10000", "--dump-dom", probed.as_uri()).stdout
+    match = re.search(r'<pre id="probe">(.*?)</pre>', dom, re.S)
+    assert match, "the probe did not run: the page did not load"
+    return json.loads(html.unescape(match.group(1)))
+
+
+def assert_images_loaded(view: dict, count: int) -> None:
+    assert len(view["images"]) == count
+    for image in view["images"]:
+        assert image["complete"] and image["width"] > 300 and image["height"] > 200
+
+
+def screenshot(report: Path, tmp_path: Path) -> np.ndarray:
+    path = tmp_path / "screenshot.png"
+    run_chromium(tmp_path, "--hide-scrollbars", f"--screenshot={path}", report.as_uri())
+    image = cv2.imread(str(path))
+    assert image is not None
+    return image
+
+
+@pytest.fixture
+def analyzed_dir(analyzed_clip, tmp_path) -> Path:
+    """An analyze output directory (DIR/<stem>/angles.csv + summary.json) from the real model."""
+    result = analyzed_clip(CLIP)
+    out = tmp_path / "out"
+    shutil.copytree(result.files["angles_csv"].parent, out / Path(CLIP).stem)
+    return out
+
+
+@pytest.fixture
+def test90_dir(analyzed_clip, analyzed_dir) -> Path:
+    """A test90 output directory: the real 90-90 protocol run over the clip's analysis."""
+    from hamflex.protocols.test90 import Test90Protocol
+
+    analysis = analyzed_clip(CLIP)
+    protocol = Test90Protocol()
+    for sample in samples_from_series(analysis.angles, analysis.poses):
+        protocol.update(sample)
+    result = protocol.result()
+    # A second, hand-written trial that was rejected, as the issue's schema describes.
+    result["trials"].append({"side": "right", "knee_extension_deficit_deg": 31.0, "hip_flexion_deg": 72.0,
+                             "start_s": 0.2, "end_s": 0.9, "valid": False, "reason": "thigh drifted <16°> toward the head"})
+    (analyzed_dir / "test90.json").write_text(json.dumps(result), encoding="utf-8")
+    return analyzed_dir
+
+
+# ------------------------------------------------------------------------------ browser
+def test_test90_report_shows_the_result_plots_and_escapes_names(test90_dir, tmp_path):
+    db = tmp_path / "history.sqlite3"
+    before = datetime.now(timezone.utc) - timedelta(weeks=2)
+    record_session("test90", EVIL_NAME, {"sides": {"right": {"mean_deficit_deg": 25.0}}}, "old.mp4", db,
+                   recorded_at=before)
+    record_session("test90", EVIL_NAME, json.loads((test90_dir / "test90.json").read_text()), "clip.mp4", db)
+
+    report = write_report(test90_dir, person=EVIL_NAME, db_path=db)
+
+    assert report == test90_dir / "report.html"
+    view = browser_view(report, tmp_path)
+    assert_images_loaded(view, 2)  # angles over time + the trend chart
+    text = view["text"]
+    lower = text.lower()
+    assert lower.index("90-90 hamstring test") < lower.index("right leg") < lower.index("angles over time")
+    right = json.loads((test90_dir / "test90.json").read_text())["sides"]["right"]
+    assert f"{right['mean_deficit_deg']:.0f}°" in text and f"grade: {right['grade']}" in text
+    assert "thigh drifted <16°> toward the head" in text  # the rejected trial's reason, as text
+    assert "real improvement" in text or "within measurement error" in text
+    assert "Stretching adherence" in text
+    assert view["resultHeight"] > 50
+    # The name shows as text and no script from it exists (only the probe's).
+    assert EVIL_NAME in text and view["scripts"] == 1
+    assert "<script>alert" not in report.read_text(encoding="utf-8")
+    # Readable on a phone: nothing wider than the screen.
+    assert view["scrollWidth"] <= view["innerWidth"] == PHONE_WIDTH_PX
+
+    image = screenshot(report, tmp_path)
+    assert image.shape[1] == PHONE_WIDTH_PX and float(image.std()) > 20  # not blank
+
+
+def test_analyze_report_of_a_directory_with_several_recordings(analyzed_dir, tmp_path):
+    shutil.copytree(analyzed_dir / Path(CLIP).stem, analyzed_dir / "second_take")
+    report = write_report(analyzed_dir)
+    view = browser_view(report, tmp_path)
+    assert_images_loaded(view, 2)
+    text = view["text"]
+    assert text.startswith("Angle analysis")
+    assert "second_take" in text and Path(CLIP).stem in text
+    assert "100%" in text  # the mannequin is found in every frame
+    assert "960×540 px, 90 frames" in text  # camera set-up from summary.json
+
+
+def test_hold_report_from_the_real_coach(analyzed_clip, tmp_path):
+    from hamflex.protocols.hold import HoldProtocol
+    from hamflex.stretches import get_stretch
+
+    analysis = analyzed_clip("synthetic/flat2d_slr.mp4")
+    coach = HoldProtocol(get_stretch("hamstring_supine"))
+    for sample in samples_from_series(analysis.angles, analysis.poses):
+        coach.update(sample)
+    out = tmp_path / "hold-out"
+    shutil.copytree(analysis.files["angles_csv"].parent, out / "flat2d_slr")
+    result = coach.result()
+    result["reps"].append({"side": "left", "valid_s": 22.5, "total_s": 31.0, "bounces": 2, "completed": True,
+                           "faults": {"bouncing": 4.5, "knee_bent": 1.0}, "rest_before_s": 12.0})
+    (out / "hold.json").write_text(json.dumps(result), encoding="utf-8")
+
+    view = browser_view(write_report(out), tmp_path)
+
+    assert_images_loaded(view, 1)
+    text = view["text"]
+    lower = text.lower()
+    assert lower.index("stretch hold") < lower.index("valid seconds") < lower.index("repetitions")
+    assert "22 s" in text or "23 s" in text
+    assert "bouncing 4.5 s" in text and "2 bounce(s)" in text
+
+
+# ---------------------------------------------------------------------------- inputs
+def test_a_directory_without_outputs_is_an_input_error(tmp_path):
+    with pytest.raises(InputError, match="no test90.json, hold.json or angles.csv"):
+        write_report(tmp_path)
+    with pytest.raises(InputError, match="no such output directory"):
+        write_report(tmp_path / "missing")
+    (tmp_path / "test90.json").write_text("{not json", encoding="utf-8")
+    with pytest.raises(InputError, match="cannot read"):
+        write_report(tmp_path)
+
+
+def test_protocol_spans_go_to_the_recording_they_name(analyzed_dir):
+    shutil.copytree(analyzed_dir / Path(CLIP).stem, analyzed_dir / "other")
+    trial = {"side": "left", "start_s": 0.5, "end_s": 1.5, "valid": True}
+    (analyzed_dir / "test90.json").write_text(json.dumps({"trials": [trial], "source": "x/other.mp4"}), encoding="utf-8")
+    spans = {r.name: r.spans for r in find_inputs(analyzed_dir).recordings}
+    assert spans == {"other": [Span(0.5, 1.5, "valid trial", "trial 1 left")], Path(CLIP).stem: []}
+
+
+# ----------------------------------------------------------------------------- plots
+def test_spans_from_results():
+    trials = [{"side": "right", "start_s": 1.0, "end_s": 4.0, "valid": True},
+              {"side": "right", "start_s": 5.0, "end_s": 7.5, "valid": False},
+              {"side": "left", "start_s": None, "end_s": 2.0, "valid": True}]
+    assert spans_from_test90({"trials": trials}) == [Span(1.0, 4.0, "valid trial", "trial 1 right"),
+                                                    Span(5.0, 7.5, "invalid trial", "trial 2 right")]
+    reps = [{"start_s": 0.0, "end_s": 30.0, "completed": True}, {"valid_s": 3.0}]
+    assert spans_from_hold({"reps": reps}) == [Span(0.0, 30.0, "completed rep", "rep 1")]
+
+
+def test_undetected_frames_become_spans():
+    time_s = np.arange(10) / 10.0
+    detected = np.array([0, 1, 1, 0, 0, 1, 1, 1, 0, 0], dtype=bool)
+    assert undetected_spans(time_s, detected) == [Span(0.0, 0.0, "no person"), Span(0.3, 0.4, "no person"),
+                                                  Span(0.8, 0.9, "no person")]
+
+
+def test_angle_figure_draws_both_legs_and_every_span(analyzed_dir):
+    columns = read_angles_csv(analyzed_dir / Path(CLIP).stem / "angles.csv")
+    figure = angle_figure(columns, [Span(0.5, 1.0, "valid trial", "trial 1"), Span(1.5, 2.0, "invalid trial")])
+    hip, knee = figure.axes
+    assert [line.get_label() for line in knee.get_lines()] == ["left", "right"]
+    assert len(knee.patches) == 2  # the clip has a person in every frame: no grey spans
+    deficit = knee.get_lines()[1].get_ydata()
+    assert np.nanmin(deficit) < 25 and np.nanmax(deficit) > 60  # the knee straightens from bent
+    assert figure_bytes(figure).startswith(b"\x89PNG")
+    assert figure_bytes(figure, "svg").lstrip().startswith(b"<?xml")
+
+
+# ------------------------------------------------------------------------------- CLI
+def hamflex(*arguments: str):
+    """Run the CLI in-process (stdout and stderr kept apart)."""
+    return CliRunner().invoke(app, list(arguments))
+
+
+def test_report_command_and_pdf(test90_dir):
+    chromium()
+    completed = hamflex("report", str(test90_dir), "--pdf")
+    assert completed.exit_code == 0, completed.stderr
+    assert (test90_dir / "report.html").is_file()
+    assert (test90_dir / "report.pdf").read_bytes().startswith(b"%PDF")
+    assert write_pdf(test90_dir / "report.html") == (test90_dir / "report.pdf").resolve()
+
+
+def test_report_command_on_a_missing_directory_says_so_in_one_line(tmp_path):
+    completed = hamflex("report", str(tmp_path / "nope"))
+    assert completed.exit_code == 3
+    assert completed.stderr.strip().count("\n") == 0 and "no such output directory" in completed.stderr
+
+
+def test_history_command_tables_plot_and_export(tmp_path):
+    db = tmp_path / "h.sqlite3"
+    start = datetime(2026, 1, 5, 12, tzinfo=timezone.utc)
+    for week, deficit in enumerate((30.0, 26.0, 19.0)):
+        record_session("test90", "Anna [b]", {"sides": {"left": {"mean_deficit_deg": deficit}}}, "a.mp4", db,
+                       recorded_at=start + timedelta(weeks=week))
+    record_session("hold", "Anna [b]", {"valid_seconds_total": 140.0, "reps_completed": 5}, "camera 0", db)
+
+    shown = hamflex("history", "--db", str(db), "--person", "anna [B]", "--plot", str(tmp_path / "trend.png"))
+    assert shown.exit_code == 0, shown.stderr
+    assert "Anna [b]" in shown.stdout and "real improvement" in shown.stdout
+    assert "stretching adherence" in shown.stdout
+    assert cv2.imread(str(tmp_path / "trend.png")) is not None
+
+    exported = hamflex("history", "--db", str(db), "--export", "json")
+    assert exported.exit_code == 0
+    assert [row["kind"] for row in json.loads(exported.stdout)] == ["test90", "test90", "test90", "hold"]
+
+    bad = hamflex("history", "--db", str(db), "--export", "xml")
+    assert bad.exit_code == 2
