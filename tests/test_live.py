@@ -258,3 +258,15 @@ def test_terminal_prints_guidance_changes_not_every_new_number():
     assert len(lines) == 3
     assert "extend: thigh 90°  knee 30°" in lines[0] and "hold: Hold still | 3 s" in lines[1]
     assert lines[2].endswith(">> recorded; well done")
+
+
+@pytest.mark.model
+def test_without_a_display_the_window_falls_back_to_headless(shared_dir, model_path, tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.setattr("sys.platform", "linux")
+    result = _run(shared_dir, model_path, tmp_path, CountingProtocol(finish_at=5), display=True)
+    assert result.ended_by == "finished" and result.frames == 5
+    assert sum("no display" in w for w in result.warnings) == 1
+    captured = capsys.readouterr()
+    assert "no display" in captured.err and "frames 1" in captured.out  # guidance went to the terminal
