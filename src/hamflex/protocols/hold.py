@@ -496,6 +496,7 @@ class HoldProtocol:
             return Feedback("get_in_position", (header, *verdict.faults.values()), cues, spoken)
         counter = f"valid {rep.valid_s:.0f} / {self.hold_s:.0f} s"
         if rep.completed:
-            return Feedback("rep_done", (header, counter, CUE_RELEASE), cues, spoken)
+            # Past the target, staying counts on ("rep_done"); leaving is the release.
+            return Feedback("rep_done" if verdict.valid else "release", (header, counter, CUE_RELEASE), cues, spoken)
         state = "holding" if verdict.valid else "paused"
         return Feedback(state, (header, counter, *verdict.faults.values()), cues, spoken)

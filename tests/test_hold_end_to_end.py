@@ -1,0 +1,97 @@
+"""The stretch coach with the real pose model on the rendered hold clips (known truth), and the
+`hamflex hold` command on a short clip."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from hamflex.cli import app
+from hamflex.protocols.base import samples_from_series
+from hamflex.protocols.hold import FAULT_BOUNCING, HoldProtocol
+from hamflex.stretches import get_stretch
+
+pytestmark = pytest.mark.model
+
+CLIPS = {
+    "dev_hold_supine": "hamstring_supine",
+    "dev_hold_seated": "hamstring_seated",
+}
+
+
+def coach(analyzed_clip, shared_dir, clip: str, hold_s: float):
+    """Run the protocol over a cached analysis; returns (truth, result, per-frame (t, state))."""
+    truth = json.loads((shared_dir / "synthetic" / f"{clip}_truth.json").read_text())
+    analysis = analyzed_clip(f"synthetic/{clip}.mp4")
+    protocol = HoldProtocol(get_stretch(CLIPS[clip]), hold_s=hold_s)
+    states = [(s.timestamp_s, protocol.update(s).state) for s in samples_from_series(analysis.angles, analysis.poses)]
+    return truth, protocol.result(), states
+
+
+def counted_fraction(states, window) -> float:
+    """Share of a window's frames in which the hold was counting."""
+    inside = [state == "holding" or state == "rep_done" for t, state in states if window[0] <= t < window[1]]
+    return float(np.mean(inside))
+
+
+@pytest.mark.parametrize("clip", sorted(CLIPS))
+@pytest.mark.parametrize("hold_s", [20.0, 30.0])
+def test_valid_seconds_match_the_truth(analyzed_clip, shared_dir, clip, hold_s):
+    truth, result, _ = coach(analyzed_clip, shared_dir, clip, hold_s)
+    assert result["valid_seconds_total"] == pytest.approx(truth["valid_seconds"], abs=3.0)
+    # The truth counts a rep per steady hold of >= 20 s: one in each clip.
+    assert result["reps_completed"] == truth["reps_completed"]
+    assert result["reps"][0]["side"] == truth["side"]
+
+
+def test_supine_bounce_is_caught(analyzed_clip, shared_dir):
+    truth, result, states = coach(analyzed_clip, shared_dir, "dev_hold_supine", 30.0)
+    (bounce,) = truth["bounces"]
+    cycles = (bounce["window"][1] - bounce["window"][0]) * bounce["hz"]
+    assert abs(result["bounces_total"] - cycles) <= 1
+    assert result["reps"][0]["faults"][FAULT_BOUNCING] >= 3.0
+    assert counted_fraction(states, bounce["window"]) < 0.1
+    for window in truth["hold_windows"]:
+        assert counted_fraction(states, (window[0] + 1.5, window[1])) > 0.9
+
+
+def test_supine_knee_bend_is_a_fault(analyzed_clip, shared_dir):
+    # With 20 s reps the first rep ends at the bounce; the knee bends during the second.
+    truth, result, states = coach(analyzed_clip, shared_dir, "dev_hold_supine", 20.0)
+    (posture_window,) = truth["fault_posture_windows"]
+    assert counted_fraction(states, posture_window) == 0.0
+    knee_fault_s = sum(rep["faults"].get("knee_straight", 0.0) for rep in result["reps"])
+    assert knee_fault_s == pytest.approx(posture_window[1] - posture_window[0], abs=1.0)
+
+
+def test_seated_hold_has_no_bounce(analyzed_clip, shared_dir):
+    _, result, _ = coach(analyzed_clip, shared_dir, "dev_hold_seated", 30.0)
+    assert result["bounces_total"] == 0
+    assert result["reps"][0]["completed"]
+
+
+def test_hold_command_without_a_valid_second_saves_and_exits_7(model_path, shared_dir, tmp_path):
+    """A 3 s straight-leg raise never settles into a hold: exit 7, hold.json still written."""
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        app, ["hold", "hamstring_supine", str(shared_dir / "synthetic" / "flat2d_slr.mp4"), "--out", str(out),
+              "--quiet", "--model", str(model_path)],
+    )
+    assert result.exit_code == 7, result.output
+    assert "safety" in result.output and "never bounce" in result.output
+    saved = json.loads((out / "hold.json").read_text())
+    assert saved["stretch"] == "hamstring_supine" and saved["valid_seconds_total"] == 0
+    assert (out / "flat2d_slr" / "angles.csv").is_file()
+
+
+def test_hold_command_usage_errors(tmp_path):
+    runner = CliRunner()
+    assert runner.invoke(app, ["hold", "toe_touch", "x.mp4", "--out", str(tmp_path)]).exit_code == 2
+    assert runner.invoke(app, ["hold", "hamstring_supine", "--out", str(tmp_path)]).exit_code == 2
+    assert runner.invoke(app, ["hold", "hamstring_supine", "x.mp4", "--hold-s", "10"]).exit_code == 2
+    assert runner.invoke(app, ["hold", "hamstring_supine", "x.mp4", "--side", "up"]).exit_code == 2
+    missing = runner.invoke(app, ["hold", "hamstring_supine", str(tmp_path / "missing.mp4"), "--out", str(tmp_path)])
+    assert missing.exit_code == 3
