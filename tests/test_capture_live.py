@@ -7,7 +7,7 @@ import time
 import numpy as np
 import pytest
 
-from hamflex.capture import LiveSource
+from hamflex.capture import LiveSource, VideoSource
 from hamflex.errors import CameraError
 
 CLIP = "videos/real/physioplus_bridging_supine_side.mp4"  # 640x480, 30 fps, 91 frames, 3 s
@@ -51,11 +51,13 @@ def test_newest_frame_only_keeps_latency_near_one_frame(shared_dir):
     assert max(ages_ms[3:]) < 100  # about one frame (33 ms) plus scheduling; a queue would reach seconds
 
 
-def test_file_without_realtime_delivers_every_frame(shared_dir):
+def test_file_without_realtime_delivers_every_frame_at_the_files_own_times(shared_dir):
     source = LiveSource(str(shared_dir / CLIP))
-    frames = _drain(source)
+    frames = _drain(source, work_s=0.002)
     assert len(frames) == 91 and source.frames_dropped == 0
     assert [f.frame_index for f in frames] == list(range(91))
+    with VideoSource(shared_dir / CLIP) as offline:
+        assert [f.timestamp_ms for f in frames] == [f.timestamp_ms for f in offline]  # as offline analysis
 
 
 def test_a_camera_pulled_mid_stream_is_reported_lost(shared_dir):

@@ -302,7 +302,8 @@ class LiveSource:
     Only the newest frame is kept: when processing is slower than the camera, older frames
     are dropped (counted in ``frames_dropped``), so latency stays near one frame and no
     backlog builds up. A video file with ``realtime`` is paced by its own timestamps, exactly
-    like a webcam; without it every frame is delivered (no drops), as fast as consumed.
+    like a webcam; without it every frame is delivered (no drops), as fast as consumed, and
+    time-stamped with the file's own times (as offline analysis does).
 
     ``end_reason`` after iteration: ``"ended"`` (a file reached its end) or ``"lost"`` (the
     camera stopped delivering). ``fail_after_frames`` simulates a camera unplugged after that
@@ -320,7 +321,8 @@ class LiveSource:
         self._lost_after_s = lost_after_s
         self._open_timeout_s = open_timeout_s
         self._condition = threading.Condition()
-        self._newest: tuple[int, float, np.ndarray] | None = None
+        self._newest: tuple[int, float, float, np.ndarray] | None = None  # index, monotonic s, file ms, BGR
+        self._file_clock = TimestampClock(self.fps)
         self._delivered_index = -1
         self._stopped = threading.Event()
         self._thread: threading.Thread | None = None
@@ -332,12 +334,12 @@ class LiveSource:
         self.width = self.height = 0
 
     # -- capture thread --
-    def _publish(self, bgr: np.ndarray) -> None:
+    def _publish(self, bgr: np.ndarray, file_ms: float) -> None:
         with self._condition:
             if self._newest is not None and not self.realtime:
                 while self._newest is not None and not self._stopped.is_set():  # lossless file playback
                     self._condition.wait(0.1)
-            self._newest = (self.frames_captured, time.monotonic(), bgr)
+            self._newest = (self.frames_captured, time.monotonic(), file_ms, bgr)
             self.frames_captured += 1
             self._condition.notify_all()
 
@@ -365,13 +367,13 @@ class LiveSource:
                     time.sleep(0.01)
                     continue
                 last_good_s = time.monotonic()
+                position_ms = self._capture.get(cv2.CAP_PROP_POS_MSEC) if self.is_file else 0.0
                 if self.is_file and self.realtime:  # play at the file's own pace
-                    position_ms = self._capture.get(cv2.CAP_PROP_POS_MSEC)
                     start_ms = position_ms if start_ms is None else start_ms
                     delay_s = self.started_s + (position_ms - start_ms) / 1000.0 - time.monotonic()
                     if delay_s > 0 and self._stopped.wait(delay_s):
                         return
-                self._publish(bgr)
+                self._publish(bgr, position_ms)
         except Exception:  # a backend failing mid-stream is a lost camera
             self._finish("lost")
 
@@ -391,7 +393,7 @@ class LiveSource:
             if first is None:
                 self.close()
                 raise CameraError(f"{self.description} opened but delivered no frame within {self._open_timeout_s:.0f} s")
-            self.height, self.width = first[2].shape[:2]
+            self.height, self.width = first[3].shape[:2]
         return self
 
     def next_frame(self) -> LiveFrame | None:
@@ -405,10 +407,13 @@ class LiveSource:
                 return None
             if self._newest is None:
                 return None
-            capture_index, captured_s, bgr = self._newest
+            capture_index, captured_s, file_ms, bgr = self._newest
             self._newest = None
             self._condition.notify_all()
-        timestamp_ms = max(int(round((captured_s - self.started_s) * 1000.0)), self._previous_ms + 1)
+        if self.realtime:
+            timestamp_ms = max(int(round((captured_s - self.started_s) * 1000.0)), self._previous_ms + 1)
+        else:  # every frame of a file, at the file's own times
+            timestamp_ms = self._file_clock(capture_index, file_ms)
         self._previous_ms = timestamp_ms
         self.frames_delivered += 1
         rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
