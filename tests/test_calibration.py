@@ -302,3 +302,33 @@ def test_board_detected_in_a_rendered_view_is_calibration_input(tmp_path):
     result = calibrate_camera([CalibrationImage("flat", gray)], board)
     assert result.used and result.profile is None
     assert files.png.name == "small.png" and files.pdf.name == "small.pdf"
+
+
+# --- the command line ------------------------------------------------------------------
+
+
+def test_calibrate_commands(shared_dir, tmp_path):
+    from typer.testing import CliRunner
+
+    from hamflex.cli import app
+
+    runner = CliRunner()
+    board = runner.invoke(app, ["calibrate", "board", "--out", str(tmp_path / "boards"), "--board", "6x9",
+                                "--square-mm", "25"])
+    assert board.exit_code == 0, board.output
+    assert sorted(p.name for p in (tmp_path / "boards").iterdir()) == [
+        "checkerboard_6x9_25mm.pdf", "checkerboard_6x9_25mm.png"]
+
+    profile_path = tmp_path / "cam02.json"
+    done = runner.invoke(app, ["calibrate", str(shared_dir / "calibration" / "pose2sim_cam02"), "--board", "4x7",
+                               "--square-mm", "60", "--out", str(profile_path)])
+    assert done.exit_code == 0, done.output
+    assert "rejected" in done.output and "cam02_06_int.jpg: board not found" in done.output
+    assert CameraProfile.load(profile_path).views_used == 6
+
+    photos = sorted((shared_dir / "calibration" / "pose2sim_cam02").glob("*.jpg"))[:2]
+    too_few = runner.invoke(app, ["calibrate", *map(str, photos), "--out", str(tmp_path / "no.json")])
+    assert too_few.exit_code == 3
+    assert "add at least 3 more view(s)" in too_few.output
+    assert not (tmp_path / "no.json").exists()
+    assert runner.invoke(app, ["calibrate", "board", "--board", "4by7"]).exit_code == 2

@@ -213,3 +213,46 @@ def test_check_setup_runner_measures_light(shared_dir, model_path):
     assert light.passed is True and 50 < light.value < 200
     data = report.to_dict()
     assert data["view"] == "side-on" and {c["name"] for c in data["checks"]} >= {"view", "roll", "framing", "light"}
+
+
+def test_view_without_world_landmarks_uses_typical_proportions(analyzed_clip, pose2sim_reports):
+    """The live loop may give no world landmarks: the picture alone still tells the views apart."""
+    for clip, expected in [("synthetic/flat2d_stand.mp4", "side-on"), ("videos/pose2sim_single_person/cam02.mp4", None)]:
+        poses = analyzed_clip(clip).poses
+        flat = replace(poses, world_landmarks_m=np.full_like(poses.world_landmarks_m, np.nan))
+        report = check_poses(flat, posture="standing")
+        assert (report.view == "side-on") == (expected == "side-on"), clip
+
+
+def test_live_protocol_collects_seconds_then_reports(analyzed_clip):
+    from hamflex.protocols.base import samples_from_series
+    from hamflex.setup_check import SetupCheckProtocol
+
+    result = analyzed_clip("synthetic/flat2d_stand.mp4")
+    protocol = SetupCheckProtocol(result.poses.image_width, result.poses.image_height, seconds=1.5)
+    feedbacks = []
+    for sample in samples_from_series(result.angles, result.poses):
+        feedbacks.append(protocol.update(sample))
+        if feedbacks[-1].finished:
+            break
+    assert feedbacks[-1].finished and 40 <= len(feedbacks) <= 50  # 1.5 s at 30 fps
+    assert feedbacks[-1].guidance == ("set-up looks good: hold still",)
+    report = protocol.report()
+    assert report.view == "side-on" and report.passed
+    assert protocol.result()["view"] == "side-on"
+    protocol.restart()
+    assert protocol.result()["frames"] == 0
+
+
+def test_check_setup_command(shared_dir, model_path):
+    from typer.testing import CliRunner
+
+    from hamflex.cli import app
+
+    runner = CliRunner()
+    video = shared_dir / "videos" / "real" / "physioplus_bridging_supine_side.mp4"
+    done = runner.invoke(app, ["check-setup", str(video), "--posture", "lying", "--seconds", "1", "-q", "--json"])
+    assert done.exit_code == 0, done.output
+    assert '"view": "side-on"' in done.output
+    both = runner.invoke(app, ["check-setup", str(video), "--camera", "0"])
+    assert both.exit_code == 2

@@ -604,3 +604,28 @@ def field_of_view_deg(profile: CameraProfile) -> tuple[float, float]:
         math.degrees(2 * math.atan(profile.image_width / (2 * profile.fx))),
         math.degrees(2 * math.atan(profile.image_height / (2 * profile.fy))),
     )
+
+
+def format_calibration(result: CalibrationResult) -> str:
+    """The per-image report, the profile's numbers and the advice, as terminal lines."""
+    lines = []
+    for view in result.views:
+        if view.used:
+            details = [f"tilt {view.tilt_deg:.0f}°"] if view.tilt_deg is not None else []
+            if view.reprojection_error_px is not None:
+                details.insert(0, f"error {view.reprojection_error_px:.2f} px")
+            status = "used    " if result.profile is not None else "found   "
+            lines.append(f"  {status}  {view.label} ({', '.join(details)})")
+        else:
+            lines.append(f"  rejected  {view.label}: {view.reason}")
+    profile = result.profile
+    if profile is not None:
+        fov_x, fov_y = field_of_view_deg(profile)
+        lines += [
+            f"camera {profile.image_width}x{profile.image_height}: fx {profile.fx:.1f} px, fy {profile.fy:.1f} px, "
+            f"cx {profile.cx:.1f}, cy {profile.cy:.1f}; field of view {fov_x:.0f}° x {fov_y:.0f}°",
+            "distortion (k1, k2, p1, p2, k3): " + ", ".join(f"{value:.4f}" for value in profile.dist_coeffs),
+            f"RMS reprojection error {profile.rms_reprojection_error_px:.3f} px from {profile.views_used} views",
+        ]
+        lines += [f"tip: {advice}" for advice in result.advice]  # without a profile, the error says it
+    return "\n".join(lines)
