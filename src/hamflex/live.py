@@ -4,8 +4,8 @@ One frame at a time, on the main thread (``imshow``/``waitKey`` must run there o
 the newest captured frame (:class:`~hamflex.capture.LiveSource` drops older ones, so no
 backlog builds up) → MediaPipe in VIDEO mode → ``frame_angles_deg`` → causal One-Euro
 smoothing → :class:`~hamflex.protocols.base.FrameSample` → ``protocol.update`` → cues to
-:class:`~hamflex.audio.AudioCues` (a background thread) → the overlay in a window, or the
-guidance printed on the terminal (``display=False``).
+:class:`~hamflex.audio.AudioCues` (a background thread) → the overlay in a window (unless
+``display=False``) and the guidance printed on the terminal.
 
 Nothing measured is lost: when the camera is lost, on Ctrl-C, or when the window is closed,
 the loop stops, writes ``live_session.json`` (and the recording) and returns a
@@ -359,7 +359,8 @@ _NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?")
 
 
 class TerminalView:
-    """Headless: guidance printed on the terminal when it changes, cues as text if silent.
+    """Guidance printed on the terminal when it changes (with or without a window), and the
+    cues as text when they cannot be heard.
 
     Numbers are ignored when deciding whether guidance changed: angles and counters move
     every frame, and printing each would flood the terminal.
@@ -446,7 +447,6 @@ def run_live_session(
     cues = AudioCues(enabled=audio, voice=voice)
     for message in cues.warnings:
         _warn(warnings, message)
-    terminal = TerminalView() if not display or cues.text_only else None
     latencies_ms: list[float] = []
     ended_by = "finished"
     failure: BaseException | None = None
@@ -460,7 +460,7 @@ def run_live_session(
             if record is not None:
                 recorder = SessionRecorder(Path(record), source.fps, source.width, source.height)
             window = WindowView(title) if display else None
-            ended_by = _loop(source, estimator, AnglePipeline(), protocol, cues, window, terminal, recorder,
+            ended_by = _loop(source, estimator, AnglePipeline(), protocol, cues, window, TerminalView(), recorder,
                              camera_profile, mirror, latencies_ms)
     except KeyboardInterrupt as interrupt:  # saved below, then raised again
         failure, ended_by = interrupt, "interrupted"
@@ -495,7 +495,7 @@ def run_live_session(
 
 
 def _loop(source: LiveSource, estimator, pipeline: AnglePipeline, protocol: FrameProtocol, cues: AudioCues,
-          window: WindowView | None, terminal: TerminalView | None, recorder: SessionRecorder | None,
+          window: WindowView | None, terminal: TerminalView, recorder: SessionRecorder | None,
           camera_profile, mirror: bool, latencies_ms: list[float]) -> str:
     """Process frames until the session ends; returns how it ended."""
     rate = _Rate()
@@ -513,10 +513,9 @@ def _loop(source: LiveSource, estimator, pipeline: AnglePipeline, protocol: Fram
         if not paused:
             feedback = protocol.update(sample)
             cues.cue(sample.timestamp_s, feedback.cues, feedback.spoken)
-            if terminal is not None:
-                terminal.feedback(sample.timestamp_s, feedback)
-                if cues.text_only:
-                    terminal.cues(sample.timestamp_s, feedback.cues, feedback.spoken)
+            terminal.feedback(sample.timestamp_s, feedback)
+            if cues.text_only:
+                terminal.cues(sample.timestamp_s, feedback.cues, feedback.spoken)
             if feedback.cues and cues.text_only:
                 cue_text = "; ".join(CUE_TEXT.get(c, c) for c in feedback.cues)
                 cue_text_until_s = frame.captured_s + CUE_TEXT_SHOWN_S
