@@ -170,6 +170,8 @@ def test_live_guidance_follows_the_test():
     assert texts["hold_thigh"] == "Hold the thigh, straighten the knee"
     assert feedback[-1].finished and feedback[-1].guidance[0].startswith("Done: right 12°")
     assert sum(CUE_DONE in f.cues for f in feedback) == 1
+    countdown = [line for f in feedback if f.state == "hold" for line in f.guidance if line.startswith("hold ")]
+    assert countdown and countdown[0] > countdown[-1]  # "hold 0.2 s" ... "hold 0.0 s"
     standing = FrameSample(0.0, True, {"trunk_to_horizontal_deg": 85.0, "left_hip_flexion_deg": 0.0,
                                        "right_hip_flexion_deg": 0.0},
                            make_pose(trunk_direction_deg=90.0).landmarks_px, np.ones(33))
@@ -216,7 +218,10 @@ def test_photo_scores_one_trial_with_the_same_checks():
     assert trial.side == "right" and trial.ended_by == "photo"
     drifted = make_test90_recording([TrialScript(hip_drift_deg=20.0, hold_s=1.0, end_with_hold=True)])
     trial = Test90Protocol().score_photo(list(samples_from_series(drifted.angles, drifted.poses))[-1])
-    assert not trial.valid and "thigh drifted" in trial.reason
+    assert not trial.valid and trial.reason.startswith("thigh not at 90° (hip 110°")
+    bent = _still_recording(hip_flexion_deg=90.0, knee_flexion_deg=90.0)
+    trial = Test90Protocol().score_photo(next(samples_from_series(bent.angles, bent.poses)))
+    assert not trial.valid and trial.reason.startswith("knee not straightened")
 
 
 def test_norms_drive_the_grades():

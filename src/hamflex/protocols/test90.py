@@ -43,6 +43,7 @@ from hamflex.protocols.sides import (
 SCHEMA_VERSION = 1
 TEST_NAME = "90-90"
 LEGS = ("left", "right")
+_FRAME_SLACK_S = 0.02  # timestamps are whole milliseconds: allow for rounding in durations
 MIN_LYING_S = 1.0  # shorter "lying" moments (a detection glitch, a fall) are not reported as lying
 
 
@@ -192,7 +193,10 @@ def check_trial(frames: list[FrameFeatures], end: list[FrameFeatures], start_hip
     offset = end_hip - s.hip_target_deg
     drift = end_hip - start_hip_deg
     worst = max((v for v in (offset, drift) if np.isfinite(v)), key=abs, default=float("nan"))
-    if (np.isfinite(drift) and abs(drift) > s.max_hip_drift_deg) or abs(offset) > s.hip_tolerance_deg:
+    if not np.isfinite(start_hip_deg) and abs(offset) > s.hip_tolerance_deg:
+        reasons.append(f"thigh not at {s.hip_target_deg:.0f}° (hip {end_hip:.0f}°, must be "
+                       f"{s.hip_target_deg:.0f} ± {s.hip_tolerance_deg:.0f}°)")
+    elif (np.isfinite(drift) and abs(drift) > s.max_hip_drift_deg) or abs(offset) > s.hip_tolerance_deg:
         toward = "toward the head" if worst > 0 else "toward the feet"
         reasons.append(
             f"thigh drifted {abs(worst):.0f}° {toward} (hip {end_hip:.0f}°, must stay at "
@@ -232,7 +236,7 @@ class _OpenTrial:
     start_hip_deg: float
     start_knee_deg: float
     extension_index: int | None = None
-    hold_start: int | None = None  # index where the current still period began
+    held_s: float = 0.0  # how long the knee has been still at an extended position
     best_hold: tuple[int, int] | None = None  # [start, stop) of the recorded end position
     record_index: int | None = None  # index in the protocol's trial list once recorded
     min_knee_deg: float = float("inf")
@@ -271,7 +275,7 @@ class Test90Protocol:
         self._last_good_t: float | None = None
         self._last_t = 0.0
         self._shown_until = -1.0
-        self._seen = {"frames": 0, "person": 0, "supine_s": 0.0, "thigh_at_90": 0, "extensions": 0}
+        self._seen = {"person": 0, "supine_s": 0.0, "thigh_at_90": 0, "extensions": 0}
         self._supine_since: float | None = None
 
     def switch_side(self) -> None:
@@ -282,7 +286,6 @@ class Test90Protocol:
 
     def update(self, sample: FrameSample) -> Feedback:
         s = self.settings
-        self._seen["frames"] += 1
         self._last_t = float(sample.timestamp_s)
         features = frame_features(sample)
         cues: list[str] = []
@@ -344,7 +347,6 @@ class Test90Protocol:
     def score_photo(self, sample: FrameSample) -> Trial | None:
         """Score one photo taken at the end position: one trial, the same checks (no drift)."""
         features = frame_features(sample)
-        self._seen["frames"] += 1
         if features is None:
             return None
         self._seen["person"] += 1
@@ -355,6 +357,10 @@ class Test90Protocol:
             return None
         self._seen["thigh_at_90"] += 1
         reasons = check_trial([features], [features], float("nan"), self.settings)
+        # The knee starts at about 90°: less than the smallest extension from there is no end position.
+        if features.knee_deg > 90.0 - self.settings.min_extension_deg:
+            reasons.insert(0, f"knee not straightened ({features.knee_deg:.0f}° short): the photo must show "
+                              f"the end position")
         trial = self._make_trial([features], [features], [features], float("nan"), reasons, "photo")
         self._trials.append(trial)
         return trial
@@ -418,51 +424,40 @@ class Test90Protocol:
         if trial.best_hold is not None and f.knee_deg - trial.min_knee_deg >= s.rebend_deg:
             self._close_open()
             return []
-        still = self._still_since(trial, index, s.end_hold_s)
+        tail = self._still_tail_start(trial, index)
+        held_s = f.t_s - trial.frames[tail].t_s
         extended = trial.start_knee_deg - f.knee_deg >= s.min_extension_deg
-        cues: list[str] = []
-        if still is not None and extended:
-            if trial.hold_start is None:
-                trial.hold_start = still
-            hold = (trial.hold_start, index + 1)
-            better = trial.best_hold is None or hold[0] == trial.best_hold[0] or (
-                _median(x.knee_deg for x in trial.frames[hold[0]:hold[1]])
-                < _median(x.knee_deg for x in trial.frames[slice(*trial.best_hold)]) - s.still_range_deg / 2)
-            if better:
-                first = trial.record_index is None
-                trial.best_hold = hold
-                self._record(trial, "held")
-                if first:
-                    cues.append(CUE_DONE)
-                    cues += self._side_progress_cues()
-                self._shown_until = f.t_s + s.result_show_s
-            self._state = "hold"
+        trial.held_s = held_s if extended else 0.0
+        if not extended or held_s < s.end_of_recording_hold_s:
+            self._state = "extend"
+            return []
+        self._state = "hold"
+        if held_s < s.end_hold_s - _FRAME_SLACK_S:
+            return []
+        best = trial.best_hold
+        if best is not None and tail < best[1]:  # the same hold, going on
+            trial.best_hold = (min(best[0], tail), index + 1)
+        elif best is None or (_median(x.knee_deg for x in trial.frames[tail:index + 1])
+                              < _median(x.knee_deg for x in trial.frames[best[0]:best[1]]) - s.still_range_deg / 2):
+            trial.best_hold = (tail, index + 1)  # a new, more extended hold
         else:
-            trial.hold_start = None
-            self._state = "hold" if self._short_still(trial, index) and extended else "extend"
-        return cues
+            return []
+        first = trial.record_index is None
+        self._record(trial, "held")
+        self._shown_until = f.t_s + s.result_show_s
+        return [CUE_DONE, *self._side_progress_cues()] if first else []
 
-    def _window_start(self, trial: _OpenTrial, index: int, duration_s: float) -> int | None:
-        """First index of the trailing window spanning ``duration_s`` (None if too short)."""
-        t_end = trial.frames[index].t_s
+    def _still_tail_start(self, trial: _OpenTrial, index: int) -> int:
+        """First index of the longest run ending at ``index`` (after the extension began) whose
+        knee angles stay within ``still_range_deg``."""
+        low = high = trial.frames[index].knee_deg
         start = index
-        while start > 0 and t_end - trial.frames[start - 1].t_s <= duration_s + 1e-6:
-            start -= 1
-        if t_end - trial.frames[start].t_s < duration_s - 0.02 or start < (trial.extension_index or 0):
-            return None
+        while start > trial.extension_index:
+            knee = trial.frames[start - 1].knee_deg
+            if not np.isfinite(knee) or max(high, knee) - min(low, knee) > self.settings.still_range_deg:
+                break
+            low, high, start = min(low, knee), max(high, knee), start - 1
         return start
-
-    def _still_since(self, trial: _OpenTrial, index: int, duration_s: float) -> int | None:
-        start = self._window_start(trial, index, duration_s)
-        if start is None:
-            return None
-        knees = np.array([x.knee_deg for x in trial.frames[start:index + 1]])
-        if not np.all(np.isfinite(knees)) or np.ptp(knees) > self.settings.still_range_deg:
-            return None
-        return start
-
-    def _short_still(self, trial: _OpenTrial, index: int) -> bool:
-        return self._still_since(trial, index, self.settings.end_of_recording_hold_s) is not None
 
     def _end_position(self, frames: list[FrameFeatures]) -> list[FrameFeatures]:
         """The most extended stretch of a still period: the ``end_hold_s`` window (or the whole
@@ -471,7 +466,7 @@ class Test90Protocol:
         stop = 0
         for start in range(len(frames)):
             stop = max(stop, start)
-            while stop < len(frames) and frames[stop].t_s - frames[start].t_s < self.settings.end_hold_s - 0.02:
+            while stop < len(frames) and frames[stop].t_s - frames[start].t_s < self.settings.end_hold_s - _FRAME_SLACK_S:
                 stop += 1
             if stop >= len(frames):
                 break
@@ -526,17 +521,9 @@ class Test90Protocol:
         if trial is None or trial.record_index is not None or trial.extension_index is None:
             return None
         index = len(trial.frames) - 1
-        start = self._still_since(trial, index, self.settings.end_of_recording_hold_s)
-        if start is None or trial.start_knee_deg - trial.frames[index].knee_deg < self.settings.min_extension_deg:
+        if not np.isfinite(trial.frames[index].knee_deg) or trial.held_s < self.settings.end_of_recording_hold_s:
             return None
-        # The whole still tail, not just the minimum window, is the end position.
-        while start > trial.extension_index and self._still_range_ok(trial, start - 1, index):
-            start -= 1
-        return self._record(trial, "end of recording", (start, index + 1))
-
-    def _still_range_ok(self, trial: _OpenTrial, start: int, index: int) -> bool:
-        knees = np.array([x.knee_deg for x in trial.frames[start:index + 1]])
-        return bool(np.all(np.isfinite(knees)) and np.ptp(knees) <= self.settings.still_range_deg)
+        return self._record(trial, "end of recording", (self._still_tail_start(trial, index), index + 1))
 
     def _close_open(self) -> None:
         self._open = None
@@ -633,9 +620,8 @@ class Test90Protocol:
         if state in ("hold_thigh", "extend", "hold") and self._open is not None:
             last = self._open.frames[-1]
             lines.append(f"thigh {last.hip_deg:.0f}°  knee {last.knee_deg:.0f}° short of straight")
-            if state == "hold" and self._open.hold_start is not None and self._open.record_index is None:
-                held = last.t_s - self._open.frames[self._open.hold_start].t_s
-                lines.append(f"hold {max(self.settings.end_hold_s - held, 0):.1f} s")
+            if state == "hold" and self._open.record_index is None:
+                lines.append(f"hold {max(self.settings.end_hold_s - self._open.held_s, 0):.1f} s")
         if CUE_DONE in cues or CUE_POSITION_OK in cues or CUE_SWITCH_SIDES in cues:
             spoken.append(lines[0])
         if CUE_SWITCH_SIDES in cues:
