@@ -270,3 +270,32 @@ def test_without_a_display_the_window_falls_back_to_headless(shared_dir, model_p
     assert sum("no display" in w for w in result.warnings) == 1
     captured = capsys.readouterr()
     assert "no display" in captured.err and "frames 1" in captured.out  # guidance went to the terminal
+
+
+@pytest.mark.model
+def test_a_camera_profile_undistorts_every_pose_before_anything_else(shared_dir, model_path, tmp_path):
+    from hamflex.calibration import CameraProfile
+    from hamflex.errors import CameraProfileError
+    from hamflex.live import read_recorded_poses
+
+    profile = CameraProfile(640, 480, fx=600.0, fy=600.0, cx=320.0, cy=240.0,
+                            dist_coeffs=(-0.3, 0.1, 0.0, 0.0, 0.0), rms_reprojection_error_px=0.3)
+    profile_path = profile.save(tmp_path / "profile.json")
+    clip = str(shared_dir / CLIP)
+    for name, camera_profile in (("plain", None), ("undistorted", profile_path)):
+        run_live_session(clip, CountingProtocol(finish_at=8), tmp_path / name, display=False, audio=False,
+                         model=model_path, record=tmp_path / name / "rec", camera_profile=camera_profile)
+    plain = [pose for pose, _, _ in read_recorded_poses(tmp_path / "plain" / "rec")]
+    undistorted = [pose for pose, _, _ in read_recorded_poses(tmp_path / "undistorted" / "rec")]
+    assert len(plain) == len(undistorted) == 8  # a file without --realtime: the same frames and times
+    for before, after in zip(plain, undistorted):
+        expected = profile.undistort_pose(before)
+        np.testing.assert_allclose(after.landmarks_norm, expected.landmarks_norm, atol=1e-5)
+        assert np.nanmax(np.abs(after.landmarks_px - before.landmarks_px)) > 1.0
+
+    portrait = CameraProfile(480, 640, fx=600.0, fy=600.0, cx=240.0, cy=320.0,
+                             dist_coeffs=(0.0, 0.0, 0.0, 0.0, 0.0), rms_reprojection_error_px=0.3)
+    with pytest.raises(CameraProfileError):
+        run_live_session(clip, CountingProtocol(), tmp_path / "wrong", display=False, audio=False,
+                         model=model_path, camera_profile=portrait)
+    assert json.loads((tmp_path / "wrong" / "live_session.json").read_text())["frames_processed"] == 0

@@ -457,6 +457,8 @@ def run_live_session(
         with PoseEstimator(model_path, verbose=verbose) as estimator:
             source.start()
             started_s = time.monotonic()
+            if camera_profile is not None:  # a profile for another frame shape fails here, not mid-session
+                camera_profile = camera_profile.for_image_size(source.width, source.height)
             if record is not None:
                 recorder = SessionRecorder(Path(record), source.fps, source.width, source.height)
             window = WindowView(title) if display else None
