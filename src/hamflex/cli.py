@@ -181,7 +181,7 @@ def record_for_person(kind: str, person: Optional[str], result: dict, source: st
         error_line("--person: the name cannot be empty (the result is saved, but not recorded in the history)")
         raise typer.Exit(2)
     session_id = record_session(kind, person, result, source, db)
-    typer.echo(f"recorded in the history as session {session_id} of {person.strip()}")
+    print(f"hamflex: recorded as session {session_id} of {person.strip()} in the history", file=sys.stderr)
 
 
 @app.command()
@@ -390,6 +390,8 @@ def hold(
     camera_profile: Annotated[
         Optional[Path], typer.Option("--camera-profile", help="Camera profile JSON from `hamflex calibrate`.")
     ] = None,
+    person: PersonOption = None,
+    db: DbOption = None,
     model: ModelOption = None,
     offline: OfflineOption = False,
     quiet: QuietOption = False,
@@ -426,6 +428,7 @@ def hold(
                 camera_profile=camera_profile, progress=not quiet, verbose=verbose,
             )
         typer.echo(json.dumps(result, indent=2, ensure_ascii=False) if json_output else format_hold_summary(result))
+        record_for_person("hold", person, result, str(video or f"camera {camera}"), db)
 
 
 # --- calibration commands ---

@@ -272,3 +272,22 @@ def test_history_command_tables_plot_and_export(tmp_path):
 
     bad = hamflex("history", "--db", str(db), "--export", "xml")
     assert bad.exit_code == 2
+
+
+def test_test90_with_person_records_the_session_and_the_report_shows_progress(shared_dir, model_path, tmp_path):
+    db, out = tmp_path / "h.sqlite3", tmp_path / "t90"
+    record_session("test90", "Anna", {"sides": {"right": {"mean_deficit_deg": 30.0}}}, "earlier.mp4", db,
+                   recorded_at=datetime.now(timezone.utc) - timedelta(weeks=3))
+
+    ran = hamflex("test90", str(shared_dir / CLIP), "--out", str(out), "--person", " anna ", "--db", str(db),
+                  "--model", str(model_path), "--quiet")
+
+    assert ran.exit_code == 0, ran.stderr
+    assert "recorded as session 2 of anna" in ran.stderr
+    measured = json.loads((out / "test90.json").read_text())["sides"]["right"]["mean_deficit_deg"]
+    assert 8 <= measured <= 16  # truth 12°
+    reported = hamflex("report", str(out), "--person", "ANNA", "--db", str(db))
+    assert reported.exit_code == 0, reported.stderr
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert "Progress of Anna" in page and "real improvement" in page  # 30° → about 12°: beyond the MDC
+    assert page.count("data:image/png;base64,") == 2  # angles + the trend chart

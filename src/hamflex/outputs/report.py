@@ -234,13 +234,15 @@ def _camera_rows(inputs: ReportInputs) -> list[tuple[str, str]]:
 
 def _history_context(person: str, db_path: Path | None) -> dict[str, Any]:
     sessions = history.list_sessions(person, db_path=db_path)
+    name = history.persons(sessions)[0] if sessions else person
     trends = history.deficit_trends(sessions)
+    repeated = any(len(trend.deficits_deg) > 1 for trend in trends)
     return {
-        "person": person,
+        "person": name,
         "sessions": len(sessions),
         "mdc_deg": history.minimal_detectable_change_deg(),
         "trends": trends,
-        "trend_plot": _png_data_uri(trend_figure(trends, f"Knee extension deficit: {person}")) if trends else None,
+        "trend_plot": _png_data_uri(trend_figure(trends, f"Knee extension deficit: {name}")) if repeated else None,
         "adherence": history.stretching_adherence(sessions),
     }
 
