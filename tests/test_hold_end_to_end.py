@@ -95,3 +95,17 @@ def test_hold_command_usage_errors(tmp_path):
     assert runner.invoke(app, ["hold", "hamstring_supine", "x.mp4", "--side", "up"]).exit_code == 2
     missing = runner.invoke(app, ["hold", "hamstring_supine", str(tmp_path / "missing.mp4"), "--out", str(tmp_path)])
     assert missing.exit_code == 3
+
+
+def test_live_branch_runs_the_live_loop_and_saves(model_path, shared_dir, tmp_path):
+    """`--camera FILE` goes through hamflex.live; hold.json is written however it ends."""
+    from hamflex.errors import NothingToScoreError
+    from hamflex.hold import run_hold_live
+
+    out = tmp_path / "live"
+    with pytest.raises(NothingToScoreError):
+        run_hold_live("hamstring_supine", str(shared_dir / "synthetic" / "flat2d_slr.mp4"), out,
+                      display=False, audio=False, model=model_path)
+    saved = json.loads((out / "hold.json").read_text())
+    assert saved["ended_by"] == "finished" and saved["duration_s"] > 2.5
+    assert saved["valid_seconds_total"] == 0 and saved["stretch"] == "hamstring_supine"
