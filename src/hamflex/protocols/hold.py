@@ -294,16 +294,16 @@ class HoldProtocol:
         self._first_s = t if self._first_s is None else self._first_s
         self._last_s = t
         if self.finished:
-            return self._feedback(t, FrameVerdict(False, {}, None, None), cues=(), spoken=())
+            return self._feedback(FrameVerdict(False, {}, None, None), cues=(), spoken=())
         verdict = self.evaluate(sample)
         cues: list[str] = []
         spoken: list[str] = []
         self._count(sample, dt, verdict, cues, spoken)
-        new_faults = frozenset(verdict.faults) - self._shown_faults
+        new_faults = [name for name in verdict.faults if name not in self._shown_faults]
         if new_faults and self._in_rep_or_waiting():
-            spoken.extend(verdict.faults[name] for name in verdict.faults if name in new_faults)
+            spoken.append(verdict.faults[new_faults[0]])  # one correction at a time
         self._shown_faults = frozenset(verdict.faults)
-        return self._feedback(t, verdict, tuple(cues), tuple(spoken))
+        return self._feedback(verdict, tuple(cues), tuple(spoken))
 
     def result(self) -> dict[str, Any]:
         reps = [rep.as_dict() for rep in self.reps]
@@ -477,7 +477,8 @@ class HoldProtocol:
 
     # --- guidance --------------------------------------------------------------------------
 
-    def _feedback(self, t: float, verdict: FrameVerdict, cues: tuple[str, ...], spoken: tuple[str, ...]) -> Feedback:
+    def _feedback(self, verdict: FrameVerdict, cues: tuple[str, ...], spoken: tuple[str, ...]) -> Feedback:
+        """State, guidance lines (header, valid-seconds counter or rest countdown, fault cues)."""
         done = sum(r.completed for r in self.reps)
         target = self.reps_per_side * len(self.sides)
         side = self._expected_side()
