@@ -256,3 +256,16 @@ def test_check_setup_command(shared_dir, model_path):
     assert '"view": "side-on"' in done.output
     both = runner.invoke(app, ["check-setup", str(video), "--camera", "0"])
     assert both.exit_code == 2
+
+
+def test_check_setup_command_live_from_a_file(shared_dir, model_path, tmp_path):
+    """--camera runs the check in the live loop (a video file stands in for the camera)."""
+    from typer.testing import CliRunner
+
+    from hamflex.cli import app
+
+    video = shared_dir / "synthetic" / "flat2d_stand.mp4"
+    done = CliRunner().invoke(app, ["check-setup", "--camera", str(video), "--no-display", "--seconds", "1",
+                                    "--out", str(tmp_path)])
+    assert done.exit_code == 0, done.output
+    assert "PASS  view" in done.output and "set-up OK" in done.output

@@ -25,7 +25,7 @@ analysis and show those warnings; see docs/setup.md.
 from __future__ import annotations
 
 import warnings as _warnings
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -102,7 +102,6 @@ class SetupReport:
     near_side: str | None
     frames: int
     source: str = ""
-    per_frame_view_deg: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False, compare=False)
 
     @property
     def passed(self) -> bool:
@@ -393,7 +392,7 @@ def check_poses(
         check_visibility(poses, near_side),
         check_light(person_luma, frame_luma),
     )
-    return SetupReport(checks, view, posture, near_side, len(poses), source, per_frame_view)
+    return SetupReport(checks, view, posture, near_side, len(poses), source)
 
 
 # --- the runner ------------------------------------------------------------------------
