@@ -332,3 +332,15 @@ def test_calibrate_commands(shared_dir, tmp_path):
     assert "add at least 3 more view(s)" in too_few.output
     assert not (tmp_path / "no.json").exists()
     assert runner.invoke(app, ["calibrate", "board", "--board", "4by7"]).exit_code == 2
+
+
+def test_analyze_with_a_profile_for_another_shape_exits_8(shared_dir, tmp_path):
+    from typer.testing import CliRunner
+
+    from hamflex.cli import app
+
+    profile = wide_angle_profile(1088, 1920).save(tmp_path / "portrait.json")
+    done = CliRunner().invoke(app, ["analyze", str(shared_dir / "synthetic" / "flat2d_stand.mp4"), "-q",
+                                    "--camera-profile", str(profile), "--out", str(tmp_path / "out")])
+    assert done.exit_code == 8
+    assert "camera profile is for 1088x1920 frames but the video is 960x540" in done.output
