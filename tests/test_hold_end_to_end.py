@@ -4,12 +4,14 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
 from typer.testing import CliRunner
 
 from hamflex.cli import app
+from hamflex.filters import OneEuroBank
 from hamflex.protocols.base import samples_from_series
 from hamflex.protocols.hold import FAULT_BOUNCING, HoldProtocol
 from hamflex.stretches import get_stretch
@@ -22,12 +24,20 @@ CLIPS = {
 }
 
 
-def coach(analyzed_clip, shared_dir, clip: str, hold_s: float):
+def live_like(samples):
+    """The samples as the live loop smooths them: causal One-Euro on the raw angles."""
+    smoother = OneEuroBank()
+    for s in samples:
+        yield replace(s, angles_deg=smoother(s.timestamp_s, s.angles_deg))
+
+
+def coach(analyzed_clip, shared_dir, clip: str, hold_s: float, live: bool = False):
     """Run the protocol over a cached analysis; returns (truth, result, per-frame (t, state))."""
     truth = json.loads((shared_dir / "synthetic" / f"{clip}_truth.json").read_text())
     analysis = analyzed_clip(f"synthetic/{clip}.mp4")
     protocol = HoldProtocol(get_stretch(CLIPS[clip]), hold_s=hold_s)
-    states = [(s.timestamp_s, protocol.update(s).state) for s in samples_from_series(analysis.angles, analysis.poses)]
+    samples = samples_from_series(analysis.angles, analysis.poses, smoothed=not live)
+    states = [(s.timestamp_s, protocol.update(s).state) for s in (live_like(samples) if live else samples)]
     return truth, protocol.result(), states
 
 
@@ -38,17 +48,18 @@ def counted_fraction(states, window) -> float:
 
 
 @pytest.mark.parametrize("clip", sorted(CLIPS))
-@pytest.mark.parametrize("hold_s", [20.0, 30.0])
-def test_valid_seconds_match_the_truth(analyzed_clip, shared_dir, clip, hold_s):
-    truth, result, _ = coach(analyzed_clip, shared_dir, clip, hold_s)
+@pytest.mark.parametrize(("hold_s", "live"), [(20.0, False), (30.0, False), (30.0, True)])
+def test_valid_seconds_match_the_truth(analyzed_clip, shared_dir, clip, hold_s, live):
+    truth, result, _ = coach(analyzed_clip, shared_dir, clip, hold_s, live)
     assert result["valid_seconds_total"] == pytest.approx(truth["valid_seconds"], abs=3.0)
     # The truth counts a rep per steady hold of >= 20 s: one in each clip.
     assert result["reps_completed"] == truth["reps_completed"]
     assert result["reps"][0]["side"] == truth["side"]
 
 
-def test_supine_bounce_is_caught(analyzed_clip, shared_dir):
-    truth, result, states = coach(analyzed_clip, shared_dir, "dev_hold_supine", 30.0)
+@pytest.mark.parametrize("live", [False, True])
+def test_supine_bounce_is_caught(analyzed_clip, shared_dir, live):
+    truth, result, states = coach(analyzed_clip, shared_dir, "dev_hold_supine", 30.0, live)
     (bounce,) = truth["bounces"]
     cycles = (bounce["window"][1] - bounce["window"][0]) * bounce["hz"]
     assert abs(result["bounces_total"] - cycles) <= 1

@@ -229,8 +229,3 @@ def format_catalog(stretches: dict[str, Stretch], details: bool = False) -> str:
                 lines.append(f"    - {check.name}: {who} {check.column} {check.range_text} (else: \"{check.cue}\")")
     return "\n".join(lines)
 
-
-__all__ = [
-    "CatalogError", "MIN_HOLD_S", "PostureCheck", "Stretch", "StretchAngle", "TestedLegRule",
-    "UnknownStretchError", "format_catalog", "get_stretch", "load_catalog", "parse_catalog",
-]
