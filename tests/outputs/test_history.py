@@ -127,7 +127,8 @@ def test_bad_sessions_are_refused_before_writing(tmp_path):
 
 
 # ------------------------------------------------------------------ concurrent writers
-def _write_many(db: str, person: str, count: int) -> None:
+def _write_many(db: str, person: str, count: int, start) -> None:
+    start.wait(timeout=60)
     for i in range(count):
         record_session("hold", person, make_hold_result(100 + i), f"{person}-{i}", Path(db))
 
@@ -135,7 +136,8 @@ def _write_many(db: str, person: str, count: int) -> None:
 def test_two_processes_writing_at_once_lose_nothing(tmp_path):
     db = tmp_path / "shared.sqlite3"  # not created yet: both processes also race to create and migrate it
     context = multiprocessing.get_context("spawn")
-    writers = [context.Process(target=_write_many, args=(str(db), name, 100)) for name in ("A", "B")]
+    start = context.Barrier(2)  # both begin writing at the same moment
+    writers = [context.Process(target=_write_many, args=(str(db), name, 100, start)) for name in ("A", "B")]
     for writer in writers:
         writer.start()
     for writer in writers:
@@ -147,6 +149,8 @@ def test_two_processes_writing_at_once_lose_nothing(tmp_path):
     assert len({s.id for s in sessions}) == 200
     for name in ("A", "B"):
         assert sorted(s.source for s in sessions if s.person == name) == sorted(f"{name}-{i}" for i in range(100))
+    ids = {name: [s.id for s in sessions if s.person == name] for name in ("A", "B")}
+    assert min(ids["A"]) < max(ids["B"]) and min(ids["B"]) < max(ids["A"])  # the writes really interleaved
     with sqlite3.connect(db) as connection:
         assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     connection.close()

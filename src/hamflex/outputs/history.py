@@ -141,18 +141,26 @@ def _transaction(connection: sqlite3.Connection) -> Iterator[sqlite3.Connection]
     connection.execute("COMMIT")
 
 
+def _schema_version(connection: sqlite3.Connection, path: Path) -> int:
+    version = connection.execute("PRAGMA user_version").fetchone()[0]
+    if version > SCHEMA_VERSION:
+        raise HistoryError(
+            f"{path}: history schema version {version} is newer than this hamflex understands"
+            f" ({SCHEMA_VERSION}); upgrade hamflex"
+        )
+    return version
+
+
 def _migrate(connection: sqlite3.Connection, path: Path) -> None:
+    """Bring the schema up to date; the version is re-read under the write lock, so two
+    processes opening an old database migrate it once."""
+    if _schema_version(connection, path) == SCHEMA_VERSION:
+        return
     with _transaction(connection):
-        version = connection.execute("PRAGMA user_version").fetchone()[0]
-        if version > SCHEMA_VERSION:
-            raise HistoryError(
-                f"{path}: history schema version {version} is newer than this hamflex understands"
-                f" ({SCHEMA_VERSION}); upgrade hamflex"
-            )
+        version = _schema_version(connection, path)
         for migration in MIGRATIONS[version:]:
             migration(connection)
-        if version < SCHEMA_VERSION:
-            connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 
 @contextlib.contextmanager
