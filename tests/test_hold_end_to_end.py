@@ -120,3 +120,21 @@ def test_live_branch_runs_the_live_loop_and_saves(model_path, shared_dir, tmp_pa
     saved = json.loads((out / "hold.json").read_text())
     assert saved["ended_by"] == "finished" and saved["duration_s"] > 2.5
     assert saved["valid_seconds_total"] == 0 and saved["stretch"] == "hamstring_supine"
+
+
+@pytest.mark.parametrize(
+    ("photo", "stretch", "faults"),
+    [
+        ("Lying_Hamstring/0.jpg", "hamstring_supine", set()),  # leg raised, knee straight
+        ("One_Knee_To_Chest/1.jpg", "piriformis_knee_to_shoulder", set()),  # knee pulled to the chest
+        ("One_Knee_To_Chest/0.jpg", "piriformis_knee_to_shoulder", {"knee_pulled"}),  # not pulled in yet
+        ("Hamstring_Stretch/0.jpg", "hamstring_supine", {"knee_straight"}),  # getting into it, knee bent
+    ],
+)
+def test_posture_checks_on_photos_of_real_people(analyzed_clip, photo, stretch, faults):
+    """Still photos (oblique views, public domain) of the start and end of real stretches."""
+    analysis = analyzed_clip(f"photos/free-exercise-db/{photo}")
+    sample = next(samples_from_series(analysis.angles, analysis.poses, smoothed=False))
+    verdict = HoldProtocol(get_stretch(stretch)).evaluate(sample)
+    assert faults <= set(verdict.faults)
+    assert verdict.valid == (not faults), verdict.faults
