@@ -20,7 +20,7 @@ from hamflex.cli import app
 from hamflex.errors import InputError
 from hamflex.outputs.history import record_session
 from hamflex.outputs.plots import Span, angle_figure, figure_bytes, spans_from_hold, spans_from_test90, undetected_spans
-from hamflex.outputs.report import find_inputs, write_pdf, write_report
+from hamflex.outputs.report import PdfUnavailableError, find_inputs, write_pdf, write_report
 from hamflex.outputs.tables import read_angles_csv
 from hamflex.protocols.base import samples_from_series
 
@@ -291,3 +291,18 @@ def test_test90_with_person_records_the_session_and_the_report_shows_progress(sh
     page = (out / "report.html").read_text(encoding="utf-8")
     assert "Progress of Anna" in page and "real improvement" in page  # 30° → about 12°: beyond the MDC
     assert page.count("data:image/png;base64,") == 2  # angles + the trend chart
+
+
+def test_pdf_without_chromium_is_a_clear_usage_error(test90_dir, monkeypatch):
+    report = write_report(test90_dir)
+    monkeypatch.setenv("PATH", str(test90_dir))  # no browser on this PATH
+    with pytest.raises(PdfUnavailableError, match="needs Chromium"):
+        write_pdf(report)
+    assert PdfUnavailableError.exit_code == 2
+    assert not report.with_suffix(".pdf").exists()
+
+
+def test_history_command_with_an_empty_database(tmp_path):
+    shown = hamflex("history", "--db", str(tmp_path / "new.sqlite3"))
+    assert shown.exit_code == 0
+    assert "no sessions recorded" in shown.stdout
