@@ -233,7 +233,7 @@ class _OpenTrial:
     """The attempt in progress: frames since the thigh reached 90°, and its phase."""
 
     frames: list[FrameFeatures]
-    start_hip_deg: float
+    start_hip_deg: float  # the thigh when the knee began to move (until then: when it reached 90°)
     start_knee_deg: float
     extension_index: int | None = None
     held_s: float = 0.0  # how long the knee has been still at an extended position
@@ -417,6 +417,8 @@ class Test90Protocol:
         if trial.extension_index is None:
             if f.knee_deg <= trial.start_knee_deg - s.extension_onset_deg:
                 trial.extension_index = index
+                # The thigh's reference: where it was held just before the knee moved.
+                trial.start_hip_deg = _median(x.hip_deg for x in trial.frames if x.t_s >= f.t_s - s.settle_s)
                 self._seen["extensions"] += 1
                 self._state = "extend"
             return []
