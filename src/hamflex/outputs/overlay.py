@@ -27,7 +27,12 @@ def put_text(image: np.ndarray, text: str, origin: tuple[int, int], scale: float
     """Text with a dark outline, readable on any background; scaled to the image size."""
     font_scale = 0.6 * scale * max(_scale(image), 0.5)
     thickness = max(1, int(round(2 * font_scale)))
-    cv2.putText(image, text, origin, cv2.FONT_HERSHEY_SIMPLEX, font_scale, OUTLINE_BGR, thickness + 3, cv2.LINE_AA)
+    # The outline is the text itself shifted diagonally, at the same thickness: OpenCV 5
+    # draws its fonts bold from thickness 2 (wider glyphs), so a thicker copy would not line up.
+    shift = max(1, thickness)
+    x, y = origin
+    for dx, dy in ((-shift, -shift), (shift, -shift), (-shift, shift), (shift, shift)):
+        cv2.putText(image, text, (x + dx, y + dy), cv2.FONT_HERSHEY_SIMPLEX, font_scale, OUTLINE_BGR, thickness, cv2.LINE_AA)
     cv2.putText(image, text, origin, cv2.FONT_HERSHEY_SIMPLEX, font_scale, color, thickness, cv2.LINE_AA)
 
 
