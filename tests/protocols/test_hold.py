@@ -135,6 +135,10 @@ def test_reps_complete_at_the_target_and_the_rest_is_measured():
     assert first["completed"] and second["completed"]
     assert first["valid_s"] == pytest.approx(22.0, abs=1.0)
     assert second["rest_before_s"] == pytest.approx(8.0, abs=1.0)
+    # Windows on the recording's clock: hold 2-24 s, rest 8 s, hold 32-54 s.
+    assert first["start_s"] == pytest.approx(2.0, abs=0.7) and first["end_s"] == pytest.approx(24.0, abs=0.7)
+    assert second["start_s"] == pytest.approx(32.0, abs=0.7) and second["end_s"] == pytest.approx(54.0, abs=0.7)
+    assert second["start_s"] - first["end_s"] == pytest.approx(second["rest_before_s"], abs=0.05)
     assert sum(CUE_DONE in f.cues for f in feedbacks) == 2
     assert any(line.startswith("rest ") for f in feedbacks for line in f.guidance)
     assert feedbacks[-1].finished
@@ -190,7 +194,7 @@ def test_result_is_json_ready_at_any_moment_and_summarised():
     json.dumps(result, allow_nan=False)
     assert {"schema_version", "stretch", "side", "reps", "valid_seconds_total", "reps_completed",
             "percent_time_valid"} <= result.keys()
-    assert {"side", "valid_s", "total_s", "bounces", "completed", "faults"} <= result["reps"][0].keys()
+    assert {"side", "valid_s", "total_s", "bounces", "completed", "faults", "start_s", "end_s"} <= result["reps"][0].keys()
     text = format_hold_summary(result)
     assert "1/5 reps" in text and "30.0 valid seconds" in text
 

@@ -180,8 +180,9 @@ class Rep:
     """One repetition: its side, valid and elapsed seconds, bounces and seconds per fault."""
 
     side: str | None
-    start_s: float
+    start_s: float  # frame timestamps: the first counting frame
     rest_before_s: float | None
+    end_s: float = math.nan  # the release, or the last frame the rep has counted so far
     valid_s: float = 0.0
     total_s: float = 0.0
     bounces: int = 0
@@ -205,6 +206,8 @@ class Rep:
         return {
             "side": side,
             "side_note": side_note,
+            "start_s": round(self.start_s, 3),
+            "end_s": round(self.start_s if math.isnan(self.end_s) else self.end_s, 3),
             "valid_s": round(self.valid_s, 2),
             "total_s": round(self.total_s, 2),
             "bounces": self.bounces,
@@ -410,6 +413,7 @@ class HoldProtocol:
                 self._after_close(cues, spoken)
             return
         rep.total_s += self._release_pending_s + dt
+        rep.end_s = t
         self._release_pending_s, self._left_at_s = 0.0, None
         if verdict.valid:
             before = rep.valid_s
@@ -462,6 +466,7 @@ class HoldProtocol:
     def _close_rep(self, end_s: float) -> None:
         rep = self.reps[-1]
         rep.closed = True
+        rep.end_s = end_s
         self._last_closed_s = end_s
         self._release_pending_s, self._left_at_s = 0.0, None
         self._checks = {c.name: HysteresisCheck(c) for c in self.stretch.checks}
