@@ -154,8 +154,11 @@ def _hold_key(result: dict[str, Any]) -> list[dict[str, str]]:
     cards.insert(0, {
         "title": "valid seconds",
         "value": _fmt(result.get("valid_seconds_total"), 0, " s"),
-        "detail": f"{result.get('reps_completed', '–')} rep(s) completed; "
-                  f"{_fmt(result.get('percent_time_valid'), 0, '%')} of the time valid",
+        "detail": f"{result.get('reps_completed', '–')}"
+                  + (f" of {result['reps_target']}" if result.get("reps_target") else "")
+                  + " rep(s) completed"
+                  + (f" ({_fmt(result['hold_s_target'], 0, ' s')} each)" if result.get("hold_s_target") else "")
+                  + f"; {_fmt(result.get('percent_time_valid'), 0, '%')} of the time valid",
     })
     return cards
 
