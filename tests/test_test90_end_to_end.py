@@ -125,3 +125,16 @@ def test_a_photo_of_a_standing_person_is_nothing_to_score(tmp_path, shared_dir, 
     cv2.imwrite(str(photo), frame)
     with pytest.raises(NothingToScoreError, match="nobody lying on their back"):
         run_test90(photo, tmp_path / "out", model=model_path)
+
+
+def test_live_mode_runs_the_protocol_through_the_live_loop(tmp_path, shared_dir, model_path):
+    """--camera with a video file: the live loop (One-Euro angles, real timestamps) feeds the protocol."""
+    out = tmp_path / "live"
+    result = runner.invoke(app, ["test90", "--camera", str(shared_dir / "synthetic" / "flat2d_supine9090_mirror.mp4"),
+                                 "--no-display", "--no-audio", "--trials", "1", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    saved = json.loads((out / "test90.json").read_text())
+    assert saved["mode"] == "live" and saved["source"].startswith("camera ")
+    trial = saved["trials"][0]
+    assert trial["side"] == "left" and trial["valid"]
+    assert trial["knee_extension_deficit_deg"] == pytest.approx(12.0, abs=4.0)

@@ -182,13 +182,19 @@ def test_live_guidance_follows_the_test():
 def test_switch_sides_cue_after_the_trials_of_one_side():
     protocol, feedback = run(make_test90_recording([TrialScript()] * 2), side="both", trials=2)
     assert sum(CUE_SWITCH_SIDES in f.cues for f in feedback) == 1
+    switch = next(f for f in feedback if CUE_SWITCH_SIDES in f.cues)
+    assert "Switch sides: now the left leg" in switch.guidance
     assert not feedback[-1].finished  # the left side is still to do
     protocol.restart()
     assert protocol.result()["trials"] == []
+
+
+def test_switch_side_key_flips_a_forced_side():
+    protocol = Test90Protocol(side="right", trials=1)
     protocol.switch_side()
     _, feedback = run(make_test90_recording([TrialScript()]), protocol)
-    assert feedback[-1].guidance[0].startswith("Raise the thigh to vertical (right leg)") or any(
-        "right" in line for f in feedback for line in f.guidance)
+    assert only_trial(protocol.result())["side"] == "left"
+    assert feedback[-1].finished
 
 
 def _still_recording(**pose_options):

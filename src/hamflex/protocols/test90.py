@@ -262,7 +262,9 @@ class Test90Protocol:
         self.trials_per_side = trials
         self._forced_side = side if side in ("left", "right") else None
         self._expected = [self._forced_side] if self._forced_side else ["right", "left"]
-        self._current_side = self._expected[0]
+        # The side being tested, for the guidance: known from the start when forced, else from
+        # the first trial recorded.
+        self._current_side: str | None = self._forced_side
         self.restart()
 
     # --- FrameProtocol -------------------------------------------------------------------
@@ -280,9 +282,10 @@ class Test90Protocol:
 
     def switch_side(self) -> None:
         """Live key ``s``: the next trials are the other side (a forced side flips too)."""
-        self._current_side = OTHER_SIDE[self._current_side]
+        self._current_side = OTHER_SIDE[self._current_side] if self._current_side else "right"
         if self._forced_side:
             self._forced_side = self._current_side
+            self._expected = [self._forced_side]
 
     def update(self, sample: FrameSample) -> Feedback:
         s = self.settings
@@ -547,11 +550,10 @@ class Test90Protocol:
         counts = self._valid_counts()
         if self._finished():
             return []
-        if counts[self._current_side] >= self.trials_per_side:
-            remaining = [side for side in self._expected if counts[side] < self.trials_per_side]
-            self._current_side = remaining[0]
-            if self._forced_side:
-                self._forced_side = self._current_side
+        if self._current_side is None:
+            self._current_side = self._trials[-1].side
+        if self._current_side is not None and counts[self._current_side] >= self.trials_per_side:
+            self._current_side = next(side for side in self._expected if counts[side] < self.trials_per_side)
             return [CUE_SWITCH_SIDES]
         return []
 
@@ -600,7 +602,7 @@ class Test90Protocol:
         state = "finished" if self._finished() else self._state
         lines: list[str] = []
         spoken: list[str] = []
-        side_word = self._current_side
+        side_word = f" ({self._current_side} leg)" if self._current_side else ""
         if state == "finished":
             lines.append("Done: " + ", ".join(
                 f"{side} {entry['mean_deficit_deg']:.0f}° ({entry['grade']})"
@@ -614,7 +616,7 @@ class Test90Protocol:
         else:
             lines.append({
                 "position": "Lie on your back, side to the camera",
-                "raise": f"Raise the thigh to vertical ({side_word} leg)",
+                "raise": f"Raise the thigh to vertical{side_word}",
                 "hold_thigh": "Hold the thigh, straighten the knee",
                 "extend": "Hold the thigh, straighten the knee",
                 "hold": "Hold",
@@ -627,6 +629,6 @@ class Test90Protocol:
         if CUE_DONE in cues or CUE_POSITION_OK in cues or CUE_SWITCH_SIDES in cues:
             spoken.append(lines[0])
         if CUE_SWITCH_SIDES in cues:
-            lines.append(f"Switch sides: now the {side_word} leg")
+            lines.append(f"Switch sides: now the {self._current_side} leg")
         return Feedback(state=state, guidance=tuple(lines), cues=tuple(cues), spoken=tuple(spoken),
                         finished=state == "finished")
