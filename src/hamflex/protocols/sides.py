@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from hamflex.geometry import trunk_direction
 from hamflex.landmarks import NOSE, side_index
 
 OTHER_SIDE = {"left": "right", "right": "left"}
@@ -27,10 +28,6 @@ OTHER_SIDE = {"left": "right", "right": "left"}
 MIN_DEPTH_GAP_M = 0.03
 # Visibility differences smaller than this do not say which leg is nearer.
 MIN_VISIBILITY_GAP = 0.02
-
-
-def _midpoint(points: np.ndarray, joint: str) -> np.ndarray:
-    return (points[side_index("left", joint)] + points[side_index("right", joint)]) / 2
 
 
 def _perpendicular_unit(vector: np.ndarray, axis_unit: np.ndarray) -> np.ndarray:
@@ -49,8 +46,8 @@ def right_side_facing_score(landmarks_px: np.ndarray, raised_leg: str | None = N
     vectors so one missing cue does not matter.
     """
     points = np.asarray(landmarks_px, dtype=np.float64)
-    hip_mid, shoulder_mid = _midpoint(points, "hip"), _midpoint(points, "shoulder")
-    superior = shoulder_mid - hip_mid
+    superior = trunk_direction(points)
+    shoulder_mid = (points[side_index("left", "shoulder")] + points[side_index("right", "shoulder")]) / 2
     length = float(np.linalg.norm(superior))
     if not np.isfinite(length) or length < 1e-9:
         return float("nan")

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from hamflex.geometry import trunk_direction
 from hamflex.landmarks import side_index
 from hamflex.norms import Norms, load_norms
 from hamflex.protocols.base import (
@@ -116,9 +117,7 @@ def frame_features(sample: FrameSample) -> FrameFeatures | None:
     other = OTHER_SIDE[raised]
     points = np.asarray(sample.landmarks_px, dtype=np.float64)
     hip_i, knee_i, ankle_i = (side_index(raised, j) for j in ("hip", "knee", "ankle"))
-    trunk_px = float(np.linalg.norm(
-        (points[side_index("left", "shoulder")] + points[side_index("right", "shoulder")]) / 2
-        - (points[side_index("left", "hip")] + points[side_index("right", "hip")]) / 2))
+    trunk_px = float(np.linalg.norm(trunk_direction(points)))
     width_px = (_length(points, side_index("left", "shoulder"), side_index("right", "shoulder"))
                 + _length(points, side_index("left", "hip"), side_index("right", "hip"))) / 2
     visibility = sample.leg_visibility
