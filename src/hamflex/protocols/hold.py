@@ -271,8 +271,7 @@ class HoldProtocol:
         self._first_s: float | None = None
         self._last_s: float | None = None
         self._last_closed_s: float | None = None
-        self._release_pending_s = 0.0
-        self._left_at_s: float | None = None
+        self._clear_pending()
         self._recent: deque[tuple[float, float, Rep]] = deque()  # (time, valid seconds counted, rep)
         self._was_valid = False
         self._shown_faults: frozenset[str] = frozenset()
@@ -404,33 +403,35 @@ class HoldProtocol:
         self._track_bounces(verdict.motion if in_position else None, rep or (self.reps[-1] if self.reps else None))
         if rep is None:
             return
-        if rep.completed and not verdict.valid:
-            # After the target is reached, leaving the position is the release, not a fault.
+        if not verdict.valid:
+            # Time out of position joins the rep only if the person comes back into it, so a
+            # rep's window runs from its first to its last counting frame (or its release).
             self._left_at_s = t if self._left_at_s is None else self._left_at_s
-            self._release_pending_s += dt
-            if t - self._left_at_s >= self.settings.release_s:
+            self._pending_s += dt
+            for name in verdict.faults:
+                self._pending_faults_s[name] = self._pending_faults_s.get(name, 0.0) + dt
+            if rep.completed and t - self._left_at_s >= self.settings.release_s:
+                # After the target is reached, leaving the position is the release.
                 self._close_rep(self._left_at_s)
                 self._after_close(cues, spoken)
             return
-        rep.total_s += self._release_pending_s + dt
+        rep.total_s += self._pending_s + dt
+        for name, seconds in self._pending_faults_s.items():
+            rep.faults_s[name] = rep.faults_s.get(name, 0.0) + seconds
+        self._clear_pending()
         rep.end_s = t
-        self._release_pending_s, self._left_at_s = 0.0, None
-        if verdict.valid:
-            before = rep.valid_s
-            rep.valid_s += dt
-            if verdict.tested_side and rep.side is None:
-                self._observe_side(rep, verdict.tested_side, sample)
-            self._recent.append((t, dt, rep))
-            if int(rep.valid_s // self.settings.tick_s) > int(before // self.settings.tick_s):
-                cues.append(CUE_TICK)
-            if not rep.completed and rep.valid_s >= self.hold_s:
-                rep.completed = True
-                cues.append(CUE_DONE)
-                last = sum(r.completed for r in self.reps) >= self.reps_per_side * len(self.sides)
-                spoken.append(CUE_ALL_DONE if last else CUE_RELEASE)
-        else:
-            for name in verdict.faults:
-                rep.faults_s[name] = rep.faults_s.get(name, 0.0) + dt
+        before = rep.valid_s
+        rep.valid_s += dt
+        if verdict.tested_side and rep.side is None:
+            self._observe_side(rep, verdict.tested_side, sample)
+        self._recent.append((t, dt, rep))
+        if int(rep.valid_s // self.settings.tick_s) > int(before // self.settings.tick_s):
+            cues.append(CUE_TICK)
+        if not rep.completed and rep.valid_s >= self.hold_s:
+            rep.completed = True
+            cues.append(CUE_DONE)
+            last = sum(r.completed for r in self.reps) >= self.reps_per_side * len(self.sides)
+            spoken.append(CUE_ALL_DONE if last else CUE_RELEASE)
         while self._recent and self._recent[0][0] < t - 2 * self.settings.bounce_window_s:
             self._recent.popleft()
 
@@ -468,8 +469,14 @@ class HoldProtocol:
         rep.closed = True
         rep.end_s = end_s
         self._last_closed_s = end_s
-        self._release_pending_s, self._left_at_s = 0.0, None
+        self._clear_pending()
         self._checks = {c.name: HysteresisCheck(c) for c in self.stretch.checks}
+
+    def _clear_pending(self) -> None:
+        """Forget the time out of position since the last counting frame."""
+        self._left_at_s: float | None = None
+        self._pending_s = 0.0
+        self._pending_faults_s: dict[str, float] = {}
 
     def _after_close(self, cues: list[str], spoken: list[str]) -> None:
         if sum(r.completed for r in self.reps) >= self.reps_per_side * len(self.sides):
