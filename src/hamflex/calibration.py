@@ -405,7 +405,8 @@ def calibration_images(paths: Sequence[str | Path], max_video_frames: int = 40) 
 
 @dataclass(frozen=True)
 class ViewReport:
-    """What happened to one calibration image."""
+    """What happened to one calibration image: ``used`` when the board was found and kept
+    (with too few views for a profile, found), else ``reason`` says why it was rejected."""
 
     label: str
     used: bool
