@@ -58,10 +58,14 @@ def test_dev_recording_two_valid_trials_and_one_thigh_drift(analyzed_clip, share
     assert right["trials"] == 2 and right["invalid_trials"] == 1
 
 
-def test_nobody_lying_down_says_so(analyzed_clip):
-    result = _score(analyzed_clip, "flat2d_stand.mp4")
+@pytest.mark.parametrize(("clip", "why"), [
+    ("flat2d_stand.mp4", "nobody lying on their back"),
+    ("flat2d_slr.mp4", "no thigh was raised to 90 ± 10° with the knee bent"),  # a straight leg raise
+])
+def test_no_trial_says_why(analyzed_clip, clip, why):
+    result = _score(analyzed_clip, clip)
     assert result["trials"] == []
-    assert "nobody lying on their back" in result["no_trial_reason"]
+    assert why in result["no_trial_reason"]
 
 
 def test_cli_on_a_video_prints_the_summary_and_writes_json(tmp_path, shared_dir, model_path):
