@@ -150,6 +150,9 @@ def test_a_short_hold_is_an_incomplete_rep():
     result = protocol.result()
     assert result["reps_completed"] == 0 and not result["reps"][0]["completed"]
     assert result["reps"][0]["valid_s"] == pytest.approx(12.0, abs=1.0)
+    # The rest after an unfinished rep is not part of it: no faults, no extra time.
+    assert result["reps"][0]["total_s"] == pytest.approx(result["reps"][0]["valid_s"], abs=0.05)
+    assert result["reps"][0]["faults"] == {}
 
 
 def test_both_sides_alternate():
