@@ -19,6 +19,7 @@ import os
 import queue
 import re
 import statistics
+import subprocess
 import sys
 import threading
 import time
@@ -320,10 +321,21 @@ def replay_recording(record_dir: Path, protocol: FrameProtocol) -> dict[str, Any
 
 # --- views --------------------------------------------------------------------------------
 
-def _display_available() -> bool:
+def display_problem() -> str | None:
+    """Why no window can open here, or None. On Linux this is tried in a child process:
+    OpenCV's Qt backend aborts the whole process when it cannot reach the display."""
     if not sys.platform.startswith("linux"):
-        return True
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+        return None
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        return "no display found (DISPLAY is not set)"
+    probe = "import cv2; cv2.namedWindow('hamflex'); cv2.waitKey(1); cv2.destroyAllWindows()"
+    try:
+        completed = subprocess.run([sys.executable, "-c", probe], capture_output=True, timeout=30)
+    except (OSError, subprocess.SubprocessError) as error:
+        return f"cannot test the display ({type(error).__name__})"
+    if completed.returncode != 0:
+        return f"cannot open a window on display {os.environ.get('DISPLAY') or os.environ.get('WAYLAND_DISPLAY')}"
+    return None
 
 
 class WindowView:
@@ -353,6 +365,14 @@ class WindowView:
             cv2.waitKey(1)
         except cv2.error:
             pass
+
+
+def _open_window(title: str, warnings: list[str]) -> WindowView | None:
+    try:
+        return WindowView(title)
+    except cv2.error as error:  # an OpenCV build without a GUI backend
+        _warn(warnings, f"cannot open a window ({str(error).strip().splitlines()[-1]}): running headless")
+        return None
 
 
 _NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?")
@@ -441,8 +461,8 @@ def run_live_session(
     camera_profile = load_profile(camera_profile)
     model_path = resolve_model(model, offline=offline, progress=True)
     source = camera if isinstance(camera, LiveSource) else LiveSource(str(camera), realtime=realtime)
-    if display and not _display_available():
-        _warn(warnings, "no display found (DISPLAY is not set): running headless, as with --no-display")
+    if display and (problem := display_problem()) is not None:
+        _warn(warnings, f"{problem}: running headless, as with --no-display")
         display = False
     cues = AudioCues(enabled=audio, voice=voice)
     for message in cues.warnings:
@@ -461,7 +481,7 @@ def run_live_session(
                 camera_profile = camera_profile.for_image_size(source.width, source.height)
             if record is not None:
                 recorder = SessionRecorder(Path(record), source.fps, source.width, source.height)
-            window = WindowView(title) if display else None
+            window = _open_window(title, warnings) if display else None
             ended_by = _loop(source, estimator, AnglePipeline(), protocol, cues, window, TerminalView(), recorder,
                              camera_profile, mirror, latencies_ms)
     except KeyboardInterrupt as interrupt:  # saved below, then raised again
