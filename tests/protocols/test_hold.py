@@ -208,6 +208,15 @@ def test_bad_options_are_refused(options):
         HoldProtocol(SUPINE, **options)
 
 
+@pytest.mark.parametrize(
+    "settings",
+    [dict(min_reversals=1), dict(reversal_deg=0.0), dict(moving_speed_deg_s=5.0, settled_speed_deg_s=8.0)],
+)
+def test_bad_settings_are_refused(settings):
+    with pytest.raises(ValueError):
+        HoldSettings(**settings)
+
+
 def feed_detector(angles: np.ndarray, t: np.ndarray) -> list:
     detector = BounceDetector(HoldSettings())
     return [detector.update(float(when), float(angle)) for when, angle in zip(t, angles)]

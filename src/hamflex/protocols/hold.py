@@ -71,6 +71,8 @@ class HoldSettings:
             raise ValueError("settled_speed_deg_s must not exceed moving_speed_deg_s")
         if min(self.reversal_deg, self.bounce_window_s, self.speed_baseline_s, self.max_frame_gap_s) <= 0:
             raise ValueError("thresholds must be positive")
+        if self.min_reversals < 2:
+            raise ValueError("a bounce needs at least two reversals (min_reversals >= 2)")
 
 
 class HysteresisCheck:
