@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -328,6 +328,7 @@ class HoldProtocol:
             "bounces_total": sum(rep.bounces for rep in self.reps),
             "duration_s": round((self._last_s or 0.0) - (self._first_s or 0.0), 2),
             "finished": self.finished,
+            "settings": asdict(self.settings),
         }
 
     # --- posture ---------------------------------------------------------------------------
