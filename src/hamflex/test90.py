@@ -108,7 +108,8 @@ def format_summary(result: dict[str, Any]) -> str:
     for number, trial in enumerate(result.get("trials", []), start=1):
         verdict = "valid" if trial["valid"] else f"NOT VALID: {trial['reason']}"
         when = "" if trial.get("ended_by") == "photo" else f" at {trial['start_s']:.1f}-{trial['end_s']:.1f} s"
-        lines.append(f"  trial {number}: {trial['side'] or 'side unknown'} leg{when}: knee "
+        leg = f"{trial['side']} leg" if trial["side"] else "leg (side unknown)"
+        lines.append(f"  trial {number}: {leg}{when}: knee "
                      f"{_deg(trial['knee_extension_deficit_deg'])} short of straight, thigh "
                      f"{_deg(trial['hip_flexion_deg'])}; {verdict}")
     for side, entry in result.get("sides", {}).items():
