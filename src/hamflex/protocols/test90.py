@@ -63,6 +63,7 @@ class Test90Settings:
     extension_onset_deg: float = 5.0  # knee straightened this much = extension started
     min_extension_deg: float = 15.0  # less is not an extension attempt
     end_hold_s: float = 0.5  # knee still this long = end position
+    score_window_s: float = 1.0  # the deficit is the median of the most extended window this long
     still_range_deg: float = 4.0  # knee angle range within the hold window that counts as still
     end_of_recording_hold_s: float = 0.25  # a shorter stop at the very end of a recording counts
     rebend_deg: float = 20.0  # knee bent again this much after the end position: trial over
@@ -236,6 +237,7 @@ class _OpenTrial:
     start_knee_deg: float
     extension_index: int | None = None
     held_s: float = 0.0  # how long the knee has been still at an extended position
+    record_stale: bool = False  # the hold went on since the trial's record was made
     best_hold: tuple[int, int] | None = None  # [start, stop) of the recorded end position
     record_index: int | None = None  # index in the protocol's trial list once recorded
     min_knee_deg: float = float("inf")
@@ -321,6 +323,7 @@ class Test90Protocol:
 
     def result(self) -> dict[str, Any]:
         """The JSON-ready result so far; an attempt still open counts if the knee had stopped."""
+        self._refresh_record()
         trials = list(self._trials)
         provisional = self._end_of_recording_trial()
         if provisional is not None:
@@ -439,9 +442,11 @@ class Test90Protocol:
         if held_s < s.end_hold_s - _FRAME_SLACK_S:
             return []
         best = trial.best_hold
-        if best is not None and tail < best[1]:  # the same hold, going on
+        if best is not None and tail < best[1]:  # the same hold, going on: re-scored when asked or over
             trial.best_hold = (min(best[0], tail), index + 1)
-        elif best is None or (_median(x.knee_deg for x in trial.frames[tail:index + 1])
+            trial.record_stale = True
+            return []
+        if best is None or (_median(x.knee_deg for x in trial.frames[tail:index + 1])
                               < _median(x.knee_deg for x in trial.frames[best[0]:best[1]]) - s.still_range_deg / 2):
             trial.best_hold = (tail, index + 1)  # a new, more extended hold
         else:
@@ -464,20 +469,19 @@ class Test90Protocol:
         return start
 
     def _end_position(self, frames: list[FrameFeatures]) -> list[FrameFeatures]:
-        """The most extended stretch of a still period: the ``end_hold_s`` window (or the whole
-        period if shorter) with the smallest median knee angle."""
-        best, best_knee = frames, _median(f.knee_deg for f in frames)
-        stop = 0
-        for start in range(len(frames)):
-            stop = max(stop, start)
-            while stop < len(frames) and frames[stop].t_s - frames[start].t_s < self.settings.end_hold_s - _FRAME_SLACK_S:
-                stop += 1
+        """The most extended stretch of a still period: the ``score_window_s`` window (or the
+        whole period if shorter) with the smallest median knee angle."""
+        times_s = np.array([f.t_s for f in frames])
+        knees = np.array([f.knee_deg for f in frames])
+        stops = np.searchsorted(times_s, times_s + self.settings.score_window_s - _FRAME_SLACK_S)
+        best, best_knee = slice(0, len(frames)), _median(knees)
+        for start, stop in enumerate(stops):
             if stop >= len(frames):
                 break
-            knee = _median(f.knee_deg for f in frames[start:stop + 1])
+            knee = _median(knees[start:stop + 1])
             if knee < best_knee:
-                best, best_knee = frames[start:stop + 1], knee
-        return best
+                best, best_knee = slice(start, stop + 1), knee
+        return frames[best]
 
     def _record(self, trial: _OpenTrial, ended_by: str, hold: tuple[int, int] | None = None) -> Trial:
         hold = hold or trial.best_hold
@@ -485,8 +489,9 @@ class Test90Protocol:
         end = self._end_position(trial.frames[hold[0]:hold[1]])
         moving = trial.frames[trial.extension_index:hold[1]]
         reasons = check_trial(moving, end, trial.start_hip_deg, self.settings)
-        record = self._make_trial(trial.frames, moving, end, trial.start_hip_deg, reasons, ended_by)
+        record = self._make_trial(trial.frames[:hold[1]], moving, end, trial.start_hip_deg, reasons, ended_by)
         if ended_by == "held":
+            trial.record_stale = False
             if trial.record_index is None:
                 trial.record_index = len(self._trials)
                 self._trials.append(record)
@@ -529,7 +534,13 @@ class Test90Protocol:
             return None
         return self._record(trial, "end of recording", (self._still_tail_start(trial, index), index + 1))
 
+    def _refresh_record(self) -> None:
+        """Re-score the open trial's record if its hold went on since it was last scored."""
+        if self._open is not None and self._open.record_stale:
+            self._record(self._open, "held")
+
     def _close_open(self) -> None:
+        self._refresh_record()
         self._open = None
         if self._state != "position":
             self._state = "raise"
