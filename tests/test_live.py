@@ -4,6 +4,7 @@ outputs, recording and replay, cues, every way a session can end, and the window
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 import os
@@ -12,16 +13,21 @@ import subprocess
 import time
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
 from hamflex.audio import read_wav
+from hamflex.calibration import CameraProfile
 from hamflex.capture import LiveSource
+from hamflex.errors import CameraProfileError
 from hamflex.live import (
     Hud,
     LiveSessionResult,
+    TerminalView,
     WindowView,
     key_action,
+    read_recorded_poses,
     render_overlay,
     replay_recording,
     run_live_session,
@@ -111,8 +117,6 @@ def test_headless_session_on_a_clip_records_everything_and_replays_identically(s
     assert np.all(np.diff([int(r["timestamp_ms"]) for r in rows]) > 0)
     _, landmark_rows = _read_csv(tmp_path / "rec" / "landmarks.csv")
     assert len(landmark_rows) == result.frames
-    import cv2
-
     video = cv2.VideoCapture(str(tmp_path / "rec" / "raw.mp4"))
     assert int(video.get(cv2.CAP_PROP_FRAME_COUNT)) == result.frames
     assert (video.get(cv2.CAP_PROP_FRAME_WIDTH), video.get(cv2.CAP_PROP_FRAME_HEIGHT)) == (640, 480)
@@ -218,8 +222,6 @@ def virtual_display(monkeypatch):
 
 @pytest.mark.model
 def test_window_session_with_keys_under_a_virtual_display(shared_dir, model_path, tmp_path, virtual_display, monkeypatch):
-    import cv2
-
     visible: list[float] = []
     protocol = CountingProtocol(probe=lambda n: visible.append(cv2.getWindowProperty("hamflex test", cv2.WND_PROP_VISIBLE)) if n == 5 else None)
     script = {5: ord("s"), 10: ord(" "), 16: ord(" "), 20: ord("r"), 25: ord("q")}
@@ -245,10 +247,6 @@ def test_window_session_with_keys_under_a_virtual_display(shared_dir, model_path
 
 
 def test_terminal_prints_guidance_changes_not_every_new_number():
-    import io
-
-    from hamflex.live import TerminalView
-
     stream = io.StringIO()
     view = TerminalView(stream)
     for i in range(30):
@@ -275,10 +273,6 @@ def test_without_a_display_the_window_falls_back_to_headless(shared_dir, model_p
 
 @pytest.mark.model
 def test_a_camera_profile_undistorts_every_pose_before_anything_else(shared_dir, model_path, tmp_path):
-    from hamflex.calibration import CameraProfile
-    from hamflex.errors import CameraProfileError
-    from hamflex.live import read_recorded_poses
-
     profile = CameraProfile(640, 480, fx=600.0, fy=600.0, cx=320.0, cy=240.0,
                             dist_coeffs=(-0.3, 0.1, 0.0, 0.0, 0.0), rms_reprojection_error_px=0.3)
     profile_path = profile.save(tmp_path / "profile.json")

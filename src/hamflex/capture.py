@@ -316,14 +316,13 @@ class LiveSource:
         self.is_file = not (self.camera.strip().isdigit() or _is_url(self.camera))
         self.realtime = realtime or not self.is_file
         self._capture, self.description = _open_capture(self.camera)
-        self.fps = float(self._capture.get(cv2.CAP_PROP_FPS)) or 0.0
+        self.fps = max(float(self._capture.get(cv2.CAP_PROP_FPS)), 0.0)  # 0 = unknown (some webcams say -1)
         self._fail_after_frames = fail_after_frames
         self._lost_after_s = lost_after_s
         self._open_timeout_s = open_timeout_s
         self._condition = threading.Condition()
         self._newest: tuple[int, float, float, np.ndarray] | None = None  # index, monotonic s, file ms, BGR
         self._file_clock = TimestampClock(self.fps)
-        self._delivered_index = -1
         self._stopped = threading.Event()
         self._thread: threading.Thread | None = None
         self.end_reason: str | None = None
