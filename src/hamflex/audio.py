@@ -180,9 +180,15 @@ def find_player() -> tuple[Player | None, str]:
         return player, "sounddevice"
     for command in ("paplay", "aplay"):
         path = shutil.which(command)
-        if path is not None:
-            return _command_player(path), command
-    return None, "no PortAudio output device, no aplay or paplay"
+        if path is None:
+            continue
+        player = _command_player(path)
+        try:  # installed is not enough: without a sound card or server they fail at once
+            player(np.zeros(SAMPLE_RATE_HZ // 100, dtype=np.float32), SAMPLE_RATE_HZ)
+        except (OSError, subprocess.SubprocessError):
+            continue
+        return player, command
+    return None, "no PortAudio output device, no working paplay or aplay"
 
 
 class AudioCues:
