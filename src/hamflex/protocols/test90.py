@@ -141,9 +141,14 @@ def frame_features(sample: FrameSample) -> FrameFeatures | None:
     )
 
 
-def _median(values) -> float:
+def _finite(values) -> np.ndarray:
+    """The finite ones of ``values`` (an iterable of numbers), as an array."""
     values = np.asarray(list(values), dtype=np.float64)
-    values = values[np.isfinite(values)]
+    return values[np.isfinite(values)]
+
+
+def _median(values) -> float:
+    values = _finite(values)
     return float(np.median(values)) if values.size else float("nan")
 
 
@@ -184,8 +189,8 @@ def check_trial(frames: list[FrameFeatures], end: list[FrameFeatures], start_hip
     """Reasons a trial is invalid (empty = valid).
 
     ``frames`` run from the start of the extension to the end of the end position, ``end`` are
-    the end-position frames, ``start_hip_deg`` the thigh's angle before the knee moved (NaN for
-    a photo, which has no before).
+    the end-position frames (both non-empty), ``start_hip_deg`` the thigh's angle before the
+    knee moved (NaN for a photo, which has no before). NaN measurements fail no check.
     """
     s = settings
     reasons: list[str] = []
@@ -201,26 +206,28 @@ def check_trial(frames: list[FrameFeatures], end: list[FrameFeatures], start_hip
         reasons.append(
             f"thigh drifted {abs(worst):.0f}° {toward} (hip {end_hip:.0f}°, must stay at "
             f"{s.hip_target_deg:.0f} ± {s.hip_tolerance_deg:.0f}° and move less than {s.max_hip_drift_deg:.0f}°)")
-    other = np.nanpercentile([f.other_hip_deg for f in frames], 90) if frames else float("nan")
-    if np.isfinite(other) and other > s.max_other_hip_deg:
-        reasons.append(f"other leg lifted (its hip flexed {other:.0f}°, limit {s.max_other_hip_deg:.0f}°)")
-    trunk_rise = max(f.trunk_deg for f in frames) - frames[0].trunk_deg if frames else float("nan")
+    other = _finite(f.other_hip_deg for f in frames)
+    other_deg = float(np.percentile(other, 90)) if other.size else float("nan")
+    if other_deg > s.max_other_hip_deg:
+        reasons.append(f"other leg lifted (its hip flexed {other_deg:.0f}°, limit {s.max_other_hip_deg:.0f}°)")
+    trunk, pelvis_y = _finite(f.trunk_deg for f in frames), _finite(f.pelvis_y_px for f in frames)
+    trunk_rise = float(trunk.max() - trunk[0]) if trunk.size else float("nan")
     thigh_px = _median(f.thigh_px for f in frames)
-    pelvis_rise = (frames[0].pelvis_y_px - min(f.pelvis_y_px for f in frames)) / thigh_px if frames else float("nan")
-    if (np.isfinite(trunk_rise) and trunk_rise > s.max_trunk_rise_deg) or (
-            np.isfinite(pelvis_rise) and pelvis_rise > s.max_pelvis_rise_thighs):
+    pelvis_rise = float(pelvis_y[0] - pelvis_y.min()) / thigh_px if pelvis_y.size else float("nan")
+    if trunk_rise > s.max_trunk_rise_deg or pelvis_rise > s.max_pelvis_rise_thighs:
         reasons.append(f"pelvis or trunk lifted off the floor (trunk rose {max(trunk_rise, 0):.0f}°, "
                        f"pelvis {max(pelvis_rise, 0) * 100:.0f}% of a thigh length)")
     visibility = _median(f.leg_visibility for f in frames)
-    missing = float(np.mean([not np.isfinite(f.knee_deg) for f in frames])) if frames else 1.0
-    if (np.isfinite(visibility) and visibility < s.min_leg_visibility) or missing > s.max_missing_fraction:
+    missing = float(np.mean([not np.isfinite(f.knee_deg) for f in frames]))
+    if visibility < s.min_leg_visibility or missing > s.max_missing_fraction:
         reasons.append(f"tested leg poorly visible (visibility {visibility:.2f}, knee unknown in "
                        f"{missing:.0%} of frames): light it, keep it in view")
     width = _median(f.body_width_ratio for f in end)
     thigh_ratio = _median(f.thigh_px / f.shank_px if f.shank_px > 0 else np.nan for f in end)
     gap = _median(abs(f.knee_deg - f.knee_3d_deg) for f in end)
     if width > s.max_body_width_ratio:
-        reasons.append(f"camera is not side-on (the body is seen turned: shoulders/hips {width:.0%} of the trunk length)")
+        reasons.append(f"camera is not side-on (the body is seen turned: shoulders/hips {width:.0%} "
+                       f"of the trunk length)")
     elif thigh_ratio < s.min_thigh_shank_ratio:
         reasons.append(f"camera is not side-on (thigh foreshortened to {thigh_ratio:.0%} of the shank)")
     elif gap > s.max_2d_3d_knee_gap_deg:
