@@ -183,7 +183,7 @@ def test_switch_sides_cue_after_the_trials_of_one_side():
     protocol, feedback = run(make_test90_recording([TrialScript()] * 2), side="both", trials=2)
     assert sum(CUE_SWITCH_SIDES in f.cues for f in feedback) == 1
     switch = next(f for f in feedback if CUE_SWITCH_SIDES in f.cues)
-    assert "Switch sides: now the left leg" in switch.guidance
+    assert "Switch sides: now the left leg" in switch.guidance and "Switch sides: now the left leg" in switch.spoken
     assert not feedback[-1].finished  # the left side is still to do
     protocol.restart()
     assert protocol.result()["trials"] == []

@@ -647,5 +647,6 @@ class Test90Protocol:
             spoken.append(lines[0])
         if CUE_SWITCH_SIDES in cues:
             lines.append(f"Switch sides: now the {self._current_side} leg")
+            spoken.append(lines[-1])
         return Feedback(state=state, guidance=tuple(lines), cues=tuple(cues), spoken=tuple(spoken),
                         finished=state == "finished")
