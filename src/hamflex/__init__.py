@@ -6,7 +6,15 @@ photo) into per-frame hip and knee angles.
 
 __version__ = "0.1.0"
 
-from hamflex.analysis import AnalysisResult, analyze_video  # noqa: E402
 from hamflex.errors import HamflexError  # noqa: E402
 
 __all__ = ["AnalysisResult", "HamflexError", "__version__", "analyze_video"]
+
+
+def __getattr__(name: str):
+    """Import the pipeline on first use, so ``hamflex --version`` stays instant."""
+    if name in ("analyze_video", "AnalysisResult"):
+        from hamflex import analysis
+
+        return getattr(analysis, name)
+    raise AttributeError(f"module 'hamflex' has no attribute {name!r}")

@@ -13,13 +13,26 @@ from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
+import click
 import typer
+from typer.core import TyperGroup
 
 from hamflex import __version__
 from hamflex.errors import EXIT_INTERRUPTED, HamflexError
 
+
+class _ReportingGroup(TyperGroup):
+    """Applies :func:`reported_errors` around every command, lazy imports included, so no
+    error escapes as a traceback (or as click's bare "Aborted!" on Ctrl-C)."""
+
+    def invoke(self, ctx):
+        with reported_errors(verbose=bool({"--verbose", "-v"} & set(sys.argv[1:]))):
+            return super().invoke(ctx)
+
+
 app = typer.Typer(
     name="hamflex",
+    cls=_ReportingGroup,
     help="Measure hamstring flexibility (90-90 test) and coach stretch holds from an ordinary camera.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -57,10 +70,13 @@ def reported_errors(verbose: bool = False, saved_to: Path | None = None) -> Iter
         error_line(str(error))
         raise typer.Exit(error.exit_code) from None
     except KeyboardInterrupt:
-        where = f" in {saved_to}" if saved_to else ""
-        print(f"hamflex: interrupted; what was measured so far is saved{where}", file=sys.stderr, flush=True)
+        if saved_to is not None and saved_to.exists():
+            message = f"hamflex: interrupted; what was measured so far is saved in {saved_to}"
+        else:
+            message = "hamflex: interrupted before anything was measured"
+        print(message, file=sys.stderr, flush=True)
         raise typer.Exit(EXIT_INTERRUPTED) from None
-    except (typer.Exit, typer.Abort):
+    except (typer.Exit, typer.Abort, click.ClickException):
         raise
     except Exception as error:
         if verbose:
@@ -548,4 +564,8 @@ def _check_setup_live(camera: str, seconds: float, posture: str, camera_profile:
 
 def main() -> None:
     """Entry point of the ``hamflex`` script and ``python -m hamflex``."""
-    app(prog_name="hamflex")
+    try:
+        app(prog_name="hamflex")
+    except KeyboardInterrupt:  # before any command started: nothing measured yet
+        print("hamflex: interrupted", file=sys.stderr)
+        sys.exit(EXIT_INTERRUPTED)

@@ -129,9 +129,12 @@ class PoseEstimator:
         )
         try:
             self._landmarker = vision.PoseLandmarker.create_from_options(options)
-        except Exception as error:
+        except BaseException as error:  # Ctrl-C included: never leave stderr silenced
             self._silence.__exit__(None, None, None)
-            raise ModelUnavailableError(f"{self.model_path}: not a usable pose model ({error})") from error
+            self._silence = None
+            if isinstance(error, Exception):
+                raise ModelUnavailableError(f"{self.model_path}: not a usable pose model ({error})") from error
+            raise
         return self
 
     def detect(self, frame: Frame) -> PoseFrame:
