@@ -7,6 +7,7 @@ in :mod:`hamflex.errors` (and docs/cli.md); tracebacks only with ``--verbose``.
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from collections.abc import Iterator
 from enum import Enum
@@ -78,6 +79,9 @@ def reported_errors(verbose: bool = False, saved_to: Path | None = None) -> Iter
         raise typer.Exit(EXIT_INTERRUPTED) from None
     except (typer.Exit, typer.Abort, click.ClickException):
         raise
+    except BrokenPipeError:  # output piped into e.g. `head`, which stopped reading: not an error to report
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise typer.Exit(1) from None
     except Exception as error:
         if verbose:
             raise
@@ -175,7 +179,7 @@ def models(
         for variant, spec in model_store.MODELS.items():
             where = cached.get(variant, "not downloaded")
             typer.echo(f"  {variant:6s} {where}")
-        typer.echo(f"{model_store.MODEL_ENV_VAR}: {__import__('os').environ.get(model_store.MODEL_ENV_VAR, '(not set)')}")
+        typer.echo(f"{model_store.MODEL_ENV_VAR}: {os.environ.get(model_store.MODEL_ENV_VAR, '(not set)')}")
 
 
 # --- report and history commands ---
