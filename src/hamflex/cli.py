@@ -14,9 +14,9 @@ from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
-import click
 import typer
 from typer.core import TyperGroup
+from typer.exceptions import TyperException
 
 from hamflex import __version__
 from hamflex.errors import EXIT_INTERRUPTED, HamflexError
@@ -77,7 +77,7 @@ def reported_errors(verbose: bool = False, saved_to: Path | None = None) -> Iter
             message = "hamflex: interrupted before anything was measured"
         print(message, file=sys.stderr, flush=True)
         raise typer.Exit(EXIT_INTERRUPTED) from None
-    except (typer.Exit, typer.Abort, click.ClickException):
+    except (typer.Exit, typer.Abort, TyperException):  # usage errors: typer reports them (exit 2)
         raise
     except BrokenPipeError:  # output piped into e.g. `head`, which stopped reading: not an error to report
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
