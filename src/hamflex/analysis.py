@@ -32,6 +32,15 @@ if TYPE_CHECKING:
     from hamflex.calibration import CameraProfile
 
 
+class AnalysisInterrupted(KeyboardInterrupt):
+    """Ctrl-C during an analysis; ``result`` holds the frames measured before it (already
+    written when an output directory was given), so callers can still score them."""
+
+    def __init__(self, result: AnalysisResult) -> None:
+        super().__init__()
+        self.result = result
+
+
 @dataclass
 class AnalysisResult:
     """What ``analyze_video`` measured, and where it wrote it."""
@@ -114,7 +123,8 @@ def analyze_video(
     A ``camera_profile`` (a :class:`~hamflex.calibration.CameraProfile` or its JSON path)
     undistorts every pose's image landmarks right after detection; one for another frame
     shape raises :class:`~hamflex.errors.CameraProfileError` before any frame is analysed.
-    On Ctrl-C the frames so far are written and ``KeyboardInterrupt`` is re-raised.
+    On Ctrl-C the frames so far are written, then :class:`AnalysisInterrupted` (a
+    ``KeyboardInterrupt`` carrying the partial result) is raised.
     """
     source = open_source(path)
     try:
@@ -176,7 +186,7 @@ def analyze_video(
         if overlay:
             result.files["overlay"] = overlay_path
     if interrupted:
-        raise KeyboardInterrupt
+        raise AnalysisInterrupted(result)
     if result.frames_with_pose == 0:
         raise NoPersonError(f"{path}: no person found in {result.frames} frame(s)")
     return result

@@ -368,8 +368,9 @@ def test90(
         typer.echo(format_summary(result))
         if as_json:
             typer.echo(json.dumps(json_ready(result), indent=2, ensure_ascii=False))
-        for warning in result.get("warnings", []):
-            print(f"hamflex: warning: {warning}", file=sys.stderr)
+        if camera is None:  # live sessions warned as they went
+            for warning in result.get("warnings", []):
+                print(f"hamflex: warning: {warning}", file=sys.stderr)
         record_for_person("test90", person, result, str(recording or f"camera {camera}"), db)
 
 
@@ -562,7 +563,7 @@ def _check_setup_live(camera: str, seconds: float, posture: str, camera_profile:
     protocol = SetupCheckProtocol(source.width, source.height, seconds=seconds, posture=posture)
     profile = load_profile(camera_profile)
     run_live_session(source, protocol, out, display=display, audio=False, camera_profile=profile, model=model,
-                     offline=offline, verbose=verbose, title="hamflex check-setup")
+                     offline=offline, verbose=verbose, title="hamflex check-setup", setup_posture=None)
     return protocol.report() if len(protocol.poses()) else None
 
 

@@ -14,6 +14,7 @@ from hamflex.errors import NothingToScoreError
 from hamflex.outputs.files import write_json
 from hamflex.protocols.base import samples_from_series
 from hamflex.protocols.hold import HoldProtocol
+from hamflex.setup_check import startup_report
 from hamflex.stretches import Stretch, get_stretch
 
 HOLD_JSON = "hold.json"
@@ -55,23 +56,34 @@ def run_hold(
     ``out_dir/hold.json`` (plus the analysis' ``angles.csv``/``summary.json`` in a subfolder)
     and return the result.
 
-    Raises NothingToScoreError (after writing) when no second was valid. On Ctrl-C the
-    analysis writes the frames measured so far (``angles.csv``) and ``KeyboardInterrupt``
-    propagates.
+    Raises NothingToScoreError (after writing) when no second was valid. On Ctrl-C the frames
+    measured so far are scored into ``hold.json`` (``complete: false``, next to the partial
+    ``angles.csv``) and ``KeyboardInterrupt`` propagates.
     """
-    from hamflex.analysis import analyze_video
+    from hamflex.analysis import AnalysisInterrupted, analyze_video
 
     protocol = make_protocol(stretch, side=side, hold_s=hold_s, reps=reps)
     out_dir = Path(out_dir)
-    analysis = analyze_video(
-        path, out_dir, model=model, offline=offline, progress=progress, verbose=verbose,
-        camera_profile=camera_profile,
-    )
+    try:
+        analysis = analyze_video(
+            path, out_dir, model=model, offline=offline, progress=progress, verbose=verbose,
+            camera_profile=camera_profile,
+        )
+    except AnalysisInterrupted as interrupted:  # score the frames measured before Ctrl-C
+        write_json(out_dir / HOLD_JSON, {**_score(protocol, interrupted.result), "source": str(path), "complete": False})
+        raise
+    return _finish(_score(protocol, analysis), out_dir, str(path))
+
+
+def _score(protocol: HoldProtocol, analysis) -> dict[str, Any]:
+    """Feed an analysed recording to the protocol; its result with the start-of-session set-up check."""
     for sample in samples_from_series(analysis.angles, analysis.poses):
         protocol.update(sample)
     result = protocol.result()
-    result["warnings"] = list(analysis.warnings)
-    return _finish(result, out_dir, str(path))
+    setup = startup_report(analysis.poses)
+    result["setup"] = setup.to_dict()
+    result["warnings"] = list(analysis.warnings) + [f"set-up: {warning}" for warning in setup.warnings]
+    return result
 
 
 def run_hold_live(

@@ -43,10 +43,12 @@ from hamflex.outputs.tables import CSV_COLUMNS, VISIBILITY_COLUMNS, CsvSink
 from hamflex.pose import PoseFrame
 from hamflex.protocols.base import Feedback, FrameProtocol, FrameSample
 from hamflex.series import DEFAULT_MIN_VISIBILITY, leg_visibility, smoothed_name
+from hamflex.setup_check import STARTUP_CHECK_S, SetupCheckProtocol
 
 ENDINGS = ("finished", "quit", "interrupted", "camera_lost")
 DISPLAY_MAX_SIZE_PX = 1280  # the window's frame is scaled down to this (faster drawing)
 CUE_TEXT_SHOWN_S = 1.5
+SETUP_WARNING_SHOWN_S = 10.0  # how long set-up warnings stay on the picture
 
 # Keys of the window (waitKey codes) and what they do.
 KEY_ACTIONS: dict[int, str] = {
@@ -133,6 +135,7 @@ class AnglePipeline:
             landmarks_px=pose.landmarks_px,
             visibility=pose.visibility,
             leg_visibility={side: float(leg_visibility(pose.visibility, side)) for side in SIDES},
+            world_landmarks_m=pose.world_landmarks_m,
         )
         return sample, raw, smoothed
 
@@ -163,8 +166,9 @@ class Hud:
 
 def render_overlay(frame_bgr: np.ndarray, pose: PoseFrame, angles: dict[str, float], feedback: Feedback | None,
                    hud: Hud, mirror: bool = False, max_size_px: int = DISPLAY_MAX_SIZE_PX,
-                   min_visibility: float = DEFAULT_MIN_VISIBILITY) -> np.ndarray:
-    """The window's image: skeleton, hip/knee angles, the protocol's state and guidance, HUD.
+                   min_visibility: float = DEFAULT_MIN_VISIBILITY, notes: Sequence[str] = ()) -> np.ndarray:
+    """The window's image: skeleton, hip/knee angles, the protocol's state and guidance,
+    ``notes`` (set-up warnings) and the HUD.
 
     With ``mirror`` the picture is flipped (selfie view) before any text is drawn, so the
     labels stay readable; the landmarks are flipped with it.
@@ -182,8 +186,9 @@ def render_overlay(frame_bgr: np.ndarray, pose: PoseFrame, angles: dict[str, flo
         points[:, 0] = image.shape[1] - 1 - points[:, 0]
     draw_skeleton(image, points, pose.visibility, min_visibility)
     draw_angle_labels(image, points, angles)
-    if feedback is not None:
-        draw_text_lines(image, [feedback.state.replace("_", " ").upper(), *feedback.guidance], "top-left")
+    top_lines = [feedback.state.replace("_", " ").upper(), *feedback.guidance] if feedback is not None else []
+    if top_lines or notes:
+        draw_text_lines(image, [*top_lines, *notes], "top-left")
     draw_text_lines(image, hud.lines(), "bottom-left")
     return image
 
@@ -442,6 +447,7 @@ def run_live_session(
     offline: bool = False,
     verbose: bool = False,
     title: str = "hamflex",
+    setup_posture: str | None = "auto",
 ) -> LiveSessionResult:
     """Run ``protocol`` live on ``camera`` (device index "0", URL, or video file; or an
     already-made :class:`LiveSource`) until it finishes, the stream ends, the person quits
@@ -451,6 +457,10 @@ def run_live_session(
     Writes ``out_dir/live_session.json`` (and the ``record`` directory) however it ends. On
     Ctrl-C it saves first, then raises ``KeyboardInterrupt`` again (exit code 130). Raises
     CameraError when the camera cannot be opened.
+
+    Unless ``setup_posture`` is None, the set-up checks (``hamflex check-setup``) run on the
+    first seconds with a person in view ("lying", "standing", "seated" or "auto"), and what
+    fails is warned about on the terminal and in the overlay.
     """
     from hamflex.models import resolve_model
     from hamflex.pose import PoseEstimator
@@ -482,8 +492,12 @@ def run_live_session(
             if record is not None:
                 recorder = SessionRecorder(Path(record), source.fps, source.width, source.height)
             window = _open_window(title, warnings) if display else None
+            setup_probe = None
+            if setup_posture is not None:
+                setup_probe = SetupCheckProtocol(source.width, source.height, seconds=STARTUP_CHECK_S,
+                                                 posture=setup_posture)
             ended_by = _loop(source, estimator, AnglePipeline(), protocol, cues, window, TerminalView(), recorder,
-                             camera_profile, mirror, latencies_ms)
+                             camera_profile, mirror, latencies_ms, setup_probe, lambda m: _warn(warnings, m))
     except KeyboardInterrupt as interrupt:  # saved below, then raised again
         failure, ended_by = interrupt, "interrupted"
     except Exception as error:  # saved below, then raised again
@@ -518,9 +532,12 @@ def run_live_session(
 
 def _loop(source: LiveSource, estimator, pipeline: AnglePipeline, protocol: FrameProtocol, cues: AudioCues,
           window: WindowView | None, terminal: TerminalView, recorder: SessionRecorder | None,
-          camera_profile, mirror: bool, latencies_ms: list[float]) -> str:
+          camera_profile, mirror: bool, latencies_ms: list[float], setup_probe: SetupCheckProtocol | None = None,
+          warn=print) -> str:
     """Process frames until the session ends; returns how it ended."""
     rate = _Rate()
+    setup_lines: list[str] = []
+    setup_lines_until_s = 0.0
     paused = False
     pending_action: str | None = None
     feedback: Feedback | None = None
@@ -532,6 +549,12 @@ def _loop(source: LiveSource, estimator, pipeline: AnglePipeline, protocol: Fram
         action, pending_action = pending_action, None
         apply_action(protocol, action)
         sample, raw, smoothed = pipeline(pose)
+        if setup_probe is not None and setup_probe.update(sample).finished:
+            setup_lines = [f"set-up: {warning}" for warning in setup_probe.report().warnings]
+            setup_lines_until_s = frame.captured_s + SETUP_WARNING_SHOWN_S
+            for line in setup_lines:
+                warn(line)
+            setup_probe = None
         if not paused:
             feedback = protocol.update(sample)
             cues.cue(sample.timestamp_s, feedback.cues, feedback.spoken)
@@ -544,7 +567,8 @@ def _loop(source: LiveSource, estimator, pipeline: AnglePipeline, protocol: Fram
         now_s = time.monotonic()
         hud = Hud(rate.tick(now_s), (now_s - frame.captured_s) * 1000.0, paused,
                   cue_text if now_s < cue_text_until_s else "")
-        image = render_overlay(frame.bgr, pose, smoothed, feedback, hud, mirror)
+        image = render_overlay(frame.bgr, pose, smoothed, feedback, hud, mirror,
+                               notes=setup_lines if now_s < setup_lines_until_s else ())
         latencies_ms.append((time.monotonic() - frame.captured_s) * 1000.0)
         if recorder is not None:
             recorder.write(frame, pose, sample, raw, smoothed, paused, action)

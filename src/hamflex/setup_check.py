@@ -214,6 +214,15 @@ def first_seconds(poses: PoseSequence, seconds: float) -> PoseSequence:
     )
 
 
+STARTUP_CHECK_S = 3.0
+
+
+def startup_report(poses: PoseSequence, posture: str = "auto", seconds: float = STARTUP_CHECK_S) -> SetupReport:
+    """The set-up checks on the first ``seconds`` of a session: what the 90-90 test and the
+    holds run at start to warn about the camera (side-on, level, framing, visibility)."""
+    return check_poses(first_seconds(poses, seconds), posture=posture, source="start of session")
+
+
 # --- the checks ------------------------------------------------------------------------
 
 

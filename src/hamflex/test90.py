@@ -13,13 +13,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from hamflex.analysis import AnalysisResult, analyze_video
+from hamflex.analysis import AnalysisInterrupted, AnalysisResult, analyze_video
 from hamflex.capture import is_photo
 from hamflex.errors import NoPersonError, NothingToScoreError
 from hamflex.norms import SEXES
 from hamflex.outputs.files import write_json
 from hamflex.protocols.base import samples_from_series
 from hamflex.protocols.test90 import SCHEMA_VERSION, TEST_NAME, Test90Protocol, Test90Settings
+from hamflex.setup_check import startup_report
 
 SIDE_CHOICES = ("left", "right", "both")
 RESULT_FILE = "test90.json"
@@ -54,7 +55,9 @@ def score_analysis(analysis: AnalysisResult, protocol: Test90Protocol, photo: bo
     result["mode"] = "photo" if photo else "video"
     result["frames"] = analysis.frames
     result["frames_with_person"] = analysis.frames_with_pose
-    result["warnings"] = list(analysis.warnings)
+    setup = startup_report(analysis.poses, posture="lying")
+    result["setup"] = setup.to_dict()
+    result["warnings"] = list(analysis.warnings) + [f"set-up: {warning}" for warning in setup.warnings]
     return result
 
 
@@ -90,6 +93,10 @@ def run_test90(
                                  progress=progress, verbose=verbose)
     except NoPersonError as error:
         write_json(out_dir / RESULT_FILE, empty_result(path, str(error)))
+        raise
+    except AnalysisInterrupted as interrupted:  # score the frames measured before Ctrl-C
+        write_json(out_dir / RESULT_FILE, {**score_analysis(interrupted.result, protocol, photo=is_photo(Path(path))),
+                                           "complete": False})
         raise
     result = score_analysis(analysis, protocol, photo=is_photo(Path(path)))
     write_json(out_dir / RESULT_FILE, result)
@@ -145,7 +152,8 @@ def run_test90_live(camera: str, out_dir: str | Path, protocol: Test90Protocol, 
 
     out_dir = Path(out_dir)
     try:
-        session = run_live_session(camera, protocol, out_dir, title="hamflex: 90-90 test", **live_options)
+        session = run_live_session(camera, protocol, out_dir, title="hamflex: 90-90 test", setup_posture="lying",
+                                   **live_options)
     except KeyboardInterrupt:
         write_json(out_dir / RESULT_FILE, {**protocol.result(), "source": f"camera {camera}", "mode": "live",
                                            "ended_by": "interrupted"})
