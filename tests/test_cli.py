@@ -78,3 +78,12 @@ def test_duplicate_stems_get_distinct_output_folders(tmp_path):
     from pathlib import Path
 
     assert output_names([Path("a/1.jpg"), Path("b/1.jpg"), Path("c/clip.mp4")]) == ["a_1", "b_1", "clip"]
+
+
+def test_unwritable_output_folder_fails_fast_with_one_line(tmp_path, model_path, shared_dir):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    video = shared_dir / "videos/real/physioplus_bridging_supine_side.mp4"
+    result = runner.invoke(app, ["analyze", str(video), "--out", str(blocker / "out"), "--quiet"])
+    assert result.exit_code == 3
+    assert result.stderr.strip().splitlines() == [f"hamflex: error: {blocker / 'out' / video.stem}: Not a directory"]

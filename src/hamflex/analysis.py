@@ -134,6 +134,8 @@ def analyze_video(
         raise
     model_path = resolve_model(model, offline=offline, progress=progress)
     target_dir = Path(out_dir) / (output_name or Path(path).stem) if out_dir is not None else None
+    if target_dir is not None:
+        target_dir.mkdir(parents=True, exist_ok=True)  # an unwritable place fails now, not after the work
     photo = isinstance(source, PhotoSource)
     poses: list[PoseFrame] = []
     interrupted = False

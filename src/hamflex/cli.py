@@ -19,7 +19,10 @@ from typer.core import TyperGroup
 from typer.exceptions import TyperException
 
 from hamflex import __version__
-from hamflex.errors import EXIT_INTERRUPTED, HamflexError
+from hamflex.errors import EXIT_INTERRUPTED, HamflexError, InputError
+
+
+EXIT_FILE_ERROR = InputError.exit_code  # files that cannot be read or written share one code
 
 
 class _ReportingGroup(TyperGroup):
@@ -82,6 +85,10 @@ def reported_errors(verbose: bool = False, saved_to: Path | None = None) -> Iter
     except BrokenPipeError:  # output piped into e.g. `head`, which stopped reading: not an error to report
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         raise typer.Exit(1) from None
+    except OSError as error:  # e.g. an output folder that cannot be created or written
+        where = f"{error.filename}: " if error.filename else ""
+        error_line(f"{where}{error.strerror or error}")
+        raise typer.Exit(EXIT_FILE_ERROR) from None
     except Exception as error:
         if verbose:
             raise
