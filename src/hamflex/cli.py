@@ -112,6 +112,24 @@ VerboseOption = Annotated[
     bool, typer.Option("--verbose", "-v", help="Show MediaPipe's own log lines and full tracebacks.")
 ]
 OutOption = Annotated[Path, typer.Option("--out", "-o", help="Output directory.")]
+CameraProfileOption = Annotated[
+    Optional[Path],
+    typer.Option("--camera-profile", help="Camera profile JSON from `hamflex calibrate`: undistort the landmarks first."),
+]
+# Live-session options (test90, hold and check-setup with --camera); see docs/live.md.
+CameraOption = Annotated[
+    Optional[str], typer.Option("--camera", help="Run live: a camera index (0), a stream URL or a video file.")
+]
+RealtimeOption = Annotated[
+    bool, typer.Option("--realtime", help="Live from a file: play it at its own pace, dropping frames like a webcam.")
+]
+DisplayOption = Annotated[bool, typer.Option("--display/--no-display", help="Live: show the overlay window.")]
+AudioOption = Annotated[bool, typer.Option("--audio/--no-audio", help="Live: sound cues.")]
+VoiceOption = Annotated[bool, typer.Option("--voice", help="Live: speak the cues (espeak-ng).")]
+MirrorOption = Annotated[bool, typer.Option("--mirror", help="Live: selfie view (labels stay readable).")]
+RecordOption = Annotated[
+    Optional[Path], typer.Option("--record", help="Live: save the raw video and every frame's landmarks and angles here.")
+]
 
 
 def output_names(paths: list[Path]) -> list[str]:
@@ -131,10 +149,7 @@ def analyze(
     num_poses: Annotated[
         int, typer.Option("--num-poses", min=1, help="People to detect; the largest is analysed, followed over time.")
     ] = 1,
-    camera_profile: Annotated[
-        Optional[Path],
-        typer.Option("--camera-profile", help="Camera profile JSON (hamflex calibrate): undistort the landmarks first."),
-    ] = None,
+    camera_profile: CameraProfileOption = None,
     model: ModelOption = None,
     offline: OfflineOption = False,
     quiet: QuietOption = False,
@@ -330,18 +345,14 @@ def test90(
         float, typer.Option("--hip-tolerance", min=1.0, max=45.0, help="Thigh within 90 ± this many degrees.")
     ] = 10.0,
     as_json: Annotated[bool, typer.Option("--json", help="Also print test90.json.")] = False,
-    camera: Annotated[
-        Optional[str], typer.Option("--camera", help="Run live: a camera index (0), a stream URL or a video file.")
-    ] = None,
-    realtime: Annotated[bool, typer.Option("--realtime", help="Live from a file: pace it at its own speed.")] = False,
-    display: Annotated[bool, typer.Option("--display/--no-display", help="Live: show the guidance window.")] = True,
-    audio: Annotated[bool, typer.Option("--audio/--no-audio", help="Live: sound cues.")] = True,
-    voice: Annotated[bool, typer.Option("--voice", help="Live: speak the guidance.")] = False,
-    mirror: Annotated[bool, typer.Option("--mirror", help="Live: show the picture mirrored.")] = False,
-    record: Annotated[Optional[Path], typer.Option("--record", help="Live: save the session's video here.")] = None,
-    camera_profile: Annotated[
-        Optional[Path], typer.Option("--camera-profile", help="Camera profile JSON (hamflex calibrate) to undistort.")
-    ] = None,
+    camera: CameraOption = None,
+    realtime: RealtimeOption = False,
+    display: DisplayOption = True,
+    audio: AudioOption = True,
+    voice: VoiceOption = False,
+    mirror: MirrorOption = False,
+    record: RecordOption = None,
+    camera_profile: CameraProfileOption = None,
     person: PersonOption = None,
     db: DbOption = None,
     model: ModelOption = None,
@@ -406,18 +417,14 @@ def hold(
     hold_s: Annotated[float, typer.Option("--hold-s", min=20, help="Valid seconds per rep (at least 20).")] = 30,
     reps: Annotated[int, typer.Option("--reps", min=1, help="Repetitions per side.")] = 5,
     json_output: Annotated[bool, typer.Option("--json", help="Print hold.json instead of the summary.")] = False,
-    camera: Annotated[
-        Optional[str], typer.Option("--camera", help="Coach live: a camera index (0), a stream URL or a video file.")
-    ] = None,
-    realtime: Annotated[bool, typer.Option("--realtime", help="Live from a file: pace it at its own frame rate.")] = False,
-    display: Annotated[bool, typer.Option("--display/--no-display", help="Live: show the overlay window.")] = True,
-    audio: Annotated[bool, typer.Option("--audio/--no-audio", help="Live: cue sounds.")] = True,
-    voice: Annotated[bool, typer.Option("--voice", help="Live: speak the cues.")] = False,
-    mirror: Annotated[bool, typer.Option("--mirror", help="Live: show the picture mirrored.")] = False,
-    record: Annotated[Optional[Path], typer.Option("--record", help="Live: also record the session to this directory.")] = None,
-    camera_profile: Annotated[
-        Optional[Path], typer.Option("--camera-profile", help="Camera profile JSON from `hamflex calibrate`.")
-    ] = None,
+    camera: CameraOption = None,
+    realtime: RealtimeOption = False,
+    display: DisplayOption = True,
+    audio: AudioOption = True,
+    voice: VoiceOption = False,
+    mirror: MirrorOption = False,
+    record: RecordOption = None,
+    camera_profile: CameraProfileOption = None,
     person: PersonOption = None,
     db: DbOption = None,
     model: ModelOption = None,
@@ -516,20 +523,16 @@ def check_setup_command(
     video: Annotated[
         Optional[Path], typer.Argument(help="A video of the person standing side-on for a few seconds.", show_default=False)
     ] = None,
-    camera: Annotated[
-        Optional[str], typer.Option("--camera", help="Check live: a camera index (0), a stream URL or a video file.")
-    ] = None,
+    camera: CameraOption = None,
     seconds: Annotated[
         Optional[float], typer.Option("--seconds", min=0.5, help="Check only the first seconds (live default 5).")
     ] = None,
     posture: Annotated[
         PostureChoice, typer.Option("--posture", help="What the person does during the check.")
     ] = PostureChoice.standing,
-    camera_profile: Annotated[
-        Optional[Path], typer.Option("--camera-profile", help="Camera profile JSON (hamflex calibrate).")
-    ] = None,
+    camera_profile: CameraProfileOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
-    display: Annotated[bool, typer.Option("--display/--no-display", help="Live: show the guidance window.")] = True,
+    display: DisplayOption = True,
     out: OutOption = Path("hamflex-out"),
     model: ModelOption = None,
     offline: OfflineOption = False,
