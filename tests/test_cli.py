@@ -87,3 +87,15 @@ def test_unwritable_output_folder_fails_fast_with_one_line(tmp_path, model_path,
     result = runner.invoke(app, ["analyze", str(video), "--out", str(blocker / "out"), "--quiet"])
     assert result.exit_code == 3
     assert result.stderr.strip().splitlines() == [f"hamflex: error: {blocker / 'out' / video.stem}: Not a directory"]
+
+
+def test_broken_video_gives_exactly_one_line_even_from_native_code(tmp_path, model_path):
+    """FFmpeg's own complaints ("moov atom not found") must not reach the user."""
+    broken = tmp_path / "broken.mp4"
+    broken.write_text("not a video\n" * 100)
+    completed = subprocess.run(
+        [sys.executable, "-m", "hamflex", "analyze", str(broken), "--out", str(tmp_path / "out"), "--quiet"],
+        capture_output=True, text=True,
+    )
+    assert completed.returncode == 3
+    assert completed.stderr.splitlines() == [f"hamflex: error: {broken}: not a readable video (corrupt, or an unsupported format)"]

@@ -130,8 +130,8 @@ def test_headless_session_on_a_clip_records_everything_and_replays_identically(s
     spectrum = np.abs(np.fft.rfft(chime * np.hanning(len(chime)), n=8 * len(chime)))
     assert np.fft.rfftfreq(8 * len(chime), 1 / rate)[np.argmax(spectrum)] == pytest.approx(523.25, abs=6)
 
-    printed = capsys.readouterr().out
-    assert "frames 1" in printed and "recorded" in printed  # guidance and cue text on the terminal
+    printed = capsys.readouterr().err
+    assert "frames 1" in printed and "recorded" in printed  # guidance and cue text on the terminal (stderr)
 
 
 @pytest.mark.model
@@ -268,7 +268,7 @@ def test_without_a_display_the_window_falls_back_to_headless(shared_dir, model_p
     assert result.ended_by == "finished" and result.frames == 5
     assert sum("no display" in w for w in result.warnings) == 1
     captured = capsys.readouterr()
-    assert "no display" in captured.err and "frames 1" in captured.out  # guidance went to the terminal
+    assert "no display" in captured.err and "frames 1" in captured.err  # guidance went to the terminal
 
 
 @pytest.mark.model

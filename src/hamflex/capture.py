@@ -7,6 +7,7 @@ not grow with the length of the video.
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 import time
@@ -17,6 +18,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from hamflex._native_stderr import native_stderr_silenced
 from hamflex.errors import InputError
 
 PHOTO_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
@@ -41,6 +43,19 @@ class Frame:
     @property
     def height(self) -> int:
         return int(self.rgb.shape[0])
+
+
+@contextlib.contextmanager
+def quiet_opencv() -> Iterator[None]:
+    """Hide OpenCV's and FFmpeg's own log lines (e.g. "moov atom not found" for a broken file)
+    while opening media: the user gets hamflex's one clear line instead."""
+    previous_level = cv2.utils.logging.getLogLevel()
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+    try:
+        with native_stderr_silenced():
+            yield
+    finally:
+        cv2.utils.logging.setLogLevel(previous_level)
 
 
 def _check_file(path: Path) -> None:
@@ -90,11 +105,13 @@ class VideoSource:
     def __init__(self, path: str | Path, prefetch_frames: int = 4) -> None:
         self.path = Path(path)
         _check_file(self.path)
-        capture = cv2.VideoCapture(str(self.path))
+        with quiet_opencv():
+            capture = cv2.VideoCapture(str(self.path))
+            if capture.isOpened():
+                capture.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)
+                ok, first_bgr = capture.read()
         if not capture.isOpened():
             raise InputError(f"{self.path}: not a readable video (corrupt, or an unsupported format)")
-        capture.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)
-        ok, first_bgr = capture.read()
         if not ok or first_bgr is None:
             capture.release()
             raise InputError(f"{self.path}: contains no decodable frames (corrupt or truncated video)")
@@ -177,7 +194,8 @@ class PhotoSource:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         _check_file(self.path)
-        bgr = cv2.imread(str(self.path), cv2.IMREAD_COLOR)
+        with quiet_opencv():
+            bgr = cv2.imread(str(self.path), cv2.IMREAD_COLOR)
         if bgr is None:
             raise InputError(f"{self.path}: not a readable image (corrupt, or an unsupported format)")
         self._rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
@@ -245,15 +263,8 @@ def _video_devices() -> list[str]:
 
 def _open_capture(camera: str) -> tuple[cv2.VideoCapture, str]:
     """Open ``camera`` quietly: OpenCV's own warnings about failed backends would bury our one line."""
-    from hamflex._native_stderr import native_stderr_silenced
-
-    previous_level = cv2.utils.logging.getLogLevel()
-    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
-    try:
-        with native_stderr_silenced():
-            return _try_open_capture(camera)
-    finally:
-        cv2.utils.logging.setLogLevel(previous_level)
+    with quiet_opencv():
+        return _try_open_capture(camera)
 
 
 def _try_open_capture(camera: str) -> tuple[cv2.VideoCapture, str]:

@@ -74,7 +74,7 @@ def reported_errors(verbose: bool = False, saved_to: Path | None = None) -> Iter
         error_line(str(error))
         raise typer.Exit(error.exit_code) from None
     except KeyboardInterrupt:
-        if saved_to is not None and saved_to.exists():
+        if saved_to is not None and saved_to.is_dir() and any(p.is_file() for p in saved_to.rglob("*")):
             message = f"hamflex: interrupted; what was measured so far is saved in {saved_to}"
         else:
             message = "hamflex: interrupted before anything was measured"
@@ -344,7 +344,9 @@ def test90(
     hip_tolerance: Annotated[
         float, typer.Option("--hip-tolerance", min=1.0, max=45.0, help="Thigh within 90 ± this many degrees.")
     ] = 10.0,
-    as_json: Annotated[bool, typer.Option("--json", help="Also print test90.json.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print test90.json on stdout (the summary then goes to stderr).")
+    ] = False,
     camera: CameraOption = None,
     realtime: RealtimeOption = False,
     display: DisplayOption = True,
@@ -383,9 +385,11 @@ def test90(
                 recording, out, side=side_name, trials=trials, sex=sex_name, hip_tolerance_deg=hip_tolerance,
                 model=model, offline=offline, camera_profile=camera_profile, progress=not quiet, verbose=verbose,
             )
-        typer.echo(format_summary(result))
-        if as_json:
+        if as_json:  # stdout is the JSON alone, so it can be piped; the summary goes to stderr
+            print(format_summary(result), file=sys.stderr)
             typer.echo(json.dumps(json_ready(result), indent=2, ensure_ascii=False))
+        else:
+            typer.echo(format_summary(result))
         if camera is None:  # live sessions warned as they went
             for warning in result.get("warnings", []):
                 print(f"hamflex: warning: {warning}", file=sys.stderr)

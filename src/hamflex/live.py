@@ -384,16 +384,21 @@ _NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?")
 
 
 class TerminalView:
-    """Guidance printed on the terminal when it changes (with or without a window), and the
-    cues as text when they cannot be heard.
+    """Guidance printed on the terminal (stderr) when it changes (with or without a window),
+    and the cues as text when they cannot be heard.
 
     Numbers are ignored when deciding whether guidance changed: angles and counters move
     every frame, and printing each would flood the terminal.
     """
 
     def __init__(self, stream=None) -> None:
-        self._stream = stream or sys.stdout
+        self._stream_override = stream
         self._last: tuple[str, ...] | None = None
+
+    @property
+    def _stream(self):
+        """stderr by default, like progress: stdout stays for results (``--json``)."""
+        return self._stream_override or sys.stderr
 
     def feedback(self, time_s: float, feedback: Feedback) -> None:
         shape = tuple(_NUMBER.sub("#", line) for line in (feedback.state, *feedback.guidance))

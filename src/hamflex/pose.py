@@ -8,6 +8,10 @@ half that person's height since; otherwise the largest again.
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -82,6 +86,23 @@ def select_person(candidates_px: list[np.ndarray], previous_hip_centre_px: np.nd
     return int(np.argmax([_bounding_box_area(c) for c in candidates_px]))
 
 
+@contextlib.contextmanager
+def _sigint_deferred() -> Iterator[None]:
+    """Hold a Ctrl-C until the block is done: MediaPipe's native set-up is not cut halfway
+    (which leaves a half-made landmarker logging at exit). Main thread only."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if received and previous is signal.default_int_handler:
+        raise KeyboardInterrupt
+
+
 class PoseEstimator:
     """A MediaPipe PoseLandmarker in VIDEO mode (streams) or IMAGE mode (photos).
 
@@ -128,10 +149,10 @@ class PoseEstimator:
             min_tracking_confidence=tracking,
         )
         try:
-            self._landmarker = vision.PoseLandmarker.create_from_options(options)
-        except BaseException as error:  # Ctrl-C included: never leave stderr silenced
-            self._silence.__exit__(None, None, None)
-            self._silence = None
+            with _sigint_deferred():
+                self._landmarker = vision.PoseLandmarker.create_from_options(options)
+        except BaseException as error:  # Ctrl-C included: close what was made, never leave stderr silenced
+            self.close()
             if isinstance(error, Exception):
                 raise ModelUnavailableError(f"{self.model_path}: not a usable pose model ({error})") from error
             raise
