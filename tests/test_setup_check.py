@@ -244,16 +244,22 @@ def test_live_protocol_collects_seconds_then_reports(analyzed_clip):
     assert protocol.result()["frames"] == 0
 
 
-def test_check_setup_command(shared_dir, model_path):
+def test_check_setup_command(shared_dir, model_path, tmp_path):
+    import json
+
     from typer.testing import CliRunner
 
     from hamflex.cli import app
 
     runner = CliRunner()
     video = shared_dir / "videos" / "real" / "physioplus_bridging_supine_side.mp4"
-    done = runner.invoke(app, ["check-setup", str(video), "--posture", "lying", "--seconds", "1", "-q", "--json"])
+    done = runner.invoke(app, ["check-setup", str(video), "--posture", "lying", "--seconds", "1", "-q", "--json",
+                               "--out", str(tmp_path)])
     assert done.exit_code == 0, done.output
-    assert '"view": "side-on"' in done.output
+    assert json.loads(done.stdout)["view"] == "side-on"
+    assert json.loads((tmp_path / "setup_check.json").read_text())["view"] == "side-on"
+    # --seconds 1: only the first second of the 30 fps video is decoded and analysed
+    assert json.loads((tmp_path / video.stem / "summary.json").read_text())["frames"] == 30
     both = runner.invoke(app, ["check-setup", str(video), "--camera", "0"])
     assert both.exit_code == 2
 

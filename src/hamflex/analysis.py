@@ -114,9 +114,11 @@ def analyze_video(
     verbose: bool = False,
     output_name: str | None = None,
     camera_profile: CameraProfile | str | Path | None = None,
+    max_duration_s: float | None = None,
 ) -> AnalysisResult:
     """Analyse one video or photo; with ``out_dir``, write ``angles.csv``, ``summary.json``
-    (and ``overlay.mp4``) to ``out_dir/<output_name or the file's stem>/``.
+    (and ``overlay.mp4``) to ``out_dir/<output_name or the file's stem>/``. With
+    ``max_duration_s`` only the first seconds of a video are read.
 
     Raises :class:`~hamflex.errors.InputError` for unreadable input and
     :class:`~hamflex.errors.NoPersonError` when nobody is found (after writing the outputs).
@@ -147,8 +149,15 @@ def analyze_video(
             writer = None if photo else OverlayVideoWriter(overlay_path, source.fps, source.width, source.height)
         live_smoother = OneEuroBank()
         try:
-            with frame_progress(Path(path).name, source.frame_count, enabled=progress) as bar:
+            total_frames = source.frame_count
+            if max_duration_s is not None and total_frames and source.fps:
+                total_frames = min(total_frames, int(max_duration_s * source.fps) + 1)
+            with frame_progress(Path(path).name, total_frames, enabled=progress) as bar:
                 for frame in source:
+                    if max_duration_s is not None and poses and (
+                        frame.timestamp_ms - poses[0].timestamp_ms >= max_duration_s * 1000
+                    ):
+                        break
                     pose = estimator.detect(frame)
                     if profile is not None:
                         pose = profile.undistort_pose(pose)

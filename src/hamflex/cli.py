@@ -543,10 +543,11 @@ def check_setup_command(
     quiet: QuietOption = False,
     verbose: VerboseOption = False,
 ) -> None:
-    """Is the camera side-on, level, far enough, and the legs well seen? Pass/fail and what to change."""
+    """Is the camera side-on, level, far enough, and the legs well seen? Pass/fail and what to change;
+    OUT/setup_check.json."""
     import json
 
-    from hamflex.outputs.files import json_ready
+    from hamflex.outputs.files import json_ready, write_json
     from hamflex.setup_check import SetupReport, check_setup, format_report
 
     if (video is None) == (camera is None):
@@ -557,11 +558,12 @@ def check_setup_command(
             report = _check_setup_live(camera, seconds or 5.0, posture.value, camera_profile, out, display, model,
                                        offline, verbose)
         else:
-            report = check_setup(video, seconds=seconds, posture=posture.value, model=model, offline=offline,
+            report = check_setup(video, out, seconds=seconds, posture=posture.value, model=model, offline=offline,
                                  camera_profile=camera_profile, progress=not quiet, verbose=verbose)
         if not isinstance(report, SetupReport):
             error_line("the check ended before a person was seen")
             raise typer.Exit(4)
+        write_json(out / "setup_check.json", report.to_dict())
         typer.echo(json.dumps(json_ready(report.to_dict()), indent=2) if as_json else format_report(report))
 
 

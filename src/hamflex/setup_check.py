@@ -441,6 +441,7 @@ def measure_light(video: str | Path, poses: PoseSequence, samples: int = 8) -> t
 
 def check_setup(
     video: str | Path,
+    out_dir: str | Path | None = None,
     *,
     seconds: float | None = None,
     posture: str = "auto",
@@ -450,7 +451,8 @@ def check_setup(
     progress: bool = False,
     verbose: bool = False,
 ) -> SetupReport:
-    """Analyse ``video`` (its first ``seconds``, or all of it) and check the set-up.
+    """Analyse ``video`` (only its first ``seconds``, or all of it) and check the set-up;
+    with ``out_dir``, the analysis' angles.csv and summary.json are kept there.
 
     Raises what :func:`~hamflex.analysis.analyze_video` raises (unreadable input, nobody
     found, a camera profile for another frame shape).
@@ -458,9 +460,10 @@ def check_setup(
     from hamflex.analysis import analyze_video
 
     result = analyze_video(
-        video, model=model, offline=offline, camera_profile=camera_profile, progress=progress, verbose=verbose
+        video, out_dir, model=model, offline=offline, camera_profile=camera_profile, progress=progress,
+        verbose=verbose, max_duration_s=seconds,
     )
-    poses = first_seconds(result.poses, seconds) if seconds else result.poses
+    poses = result.poses
     person_luma, frame_luma = measure_light(video, poses)
     return check_poses(poses, posture=posture, person_luma=person_luma, frame_luma=frame_luma, source=str(video))
 
