@@ -99,3 +99,14 @@ def test_broken_video_gives_exactly_one_line_even_from_native_code(tmp_path, mod
     )
     assert completed.returncode == 3
     assert completed.stderr.splitlines() == [f"hamflex: error: {broken}: not a readable video (corrupt, or an unsupported format)"]
+
+
+def test_models_flags_a_missing_model_file_and_offline_download(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setenv("HAMFLEX_MODEL", str(tmp_path / "gone.task"))
+    listed = runner.invoke(app, ["models"])
+    assert listed.exit_code == 0 and "gone.task (no such file!)" in listed.stdout
+    monkeypatch.setenv("HAMFLEX_OFFLINE", "1")
+    refused = runner.invoke(app, ["models", "--download", "lite"])
+    assert refused.exit_code == 5 and "not downloading" in refused.stderr
+    assert not any(tmp_path.rglob("*.task"))

@@ -19,7 +19,7 @@ from typer.core import TyperGroup
 from typer.exceptions import TyperException
 
 from hamflex import __version__
-from hamflex.errors import EXIT_INTERRUPTED, HamflexError, InputError
+from hamflex.errors import EXIT_INTERRUPTED, HamflexError, InputError, ModelUnavailableError
 
 
 EXIT_FILE_ERROR = InputError.exit_code  # files that cannot be read or written share one code
@@ -194,14 +194,17 @@ def models(
         if download is not None:
             if download not in model_store.MODELS:
                 raise typer.BadParameter(f"unknown variant {download!r}; choose from {', '.join(model_store.MODELS)}")
+            if model_store.offline_requested():
+                raise ModelUnavailableError(f"{model_store.OFFLINE_ENV_VAR} is set: not downloading")
             typer.echo(f"downloaded {model_store.download_model(download)}")
             return
         cached = model_store.cached_models()
         typer.echo(f"model cache: {model_store.cache_dir()}")
-        for variant, spec in model_store.MODELS.items():
-            where = cached.get(variant, "not downloaded")
-            typer.echo(f"  {variant:6s} {where}")
-        typer.echo(f"{model_store.MODEL_ENV_VAR}: {os.environ.get(model_store.MODEL_ENV_VAR, '(not set)')}")
+        for variant in model_store.MODELS:
+            typer.echo(f"  {variant:6s} {cached.get(variant, 'not downloaded')}")
+        from_env = os.environ.get(model_store.MODEL_ENV_VAR)
+        state = "(not set)" if not from_env else from_env if Path(from_env).is_file() else f"{from_env} (no such file!)"
+        typer.echo(f"{model_store.MODEL_ENV_VAR}: {state}")
 
 
 # --- report and history commands ---
@@ -449,8 +452,8 @@ def hold(
         raise typer.BadParameter("give either a VIDEO or --camera, not both or neither")
     with reported_errors(verbose, saved_to=out):
         entry = get_stretch(stretch)
-        print(f"hamflex: safety: {SAFETY_ADVICE}", file=sys.stderr, flush=True)
         if camera is not None:
+            print(f"hamflex: safety: {SAFETY_ADVICE}", file=sys.stderr, flush=True)  # before stretching starts
             profile = None
             if camera_profile is not None:
                 from hamflex.calibration import load_profile
