@@ -19,6 +19,7 @@ import pytest
 from PIL import Image
 
 from hamflex.calibration import (
+    MAX_GRID_BEND,
     MIN_VIEWS,
     BoardSpec,
     CalibrationError,
@@ -26,6 +27,8 @@ from hamflex.calibration import (
     CameraProfile,
     calibrate_camera,
     find_board_corners,
+    grid_bend,
+    implausibility,
     write_board,
 )
 from hamflex.errors import CameraProfileError, InputError
@@ -115,14 +118,77 @@ def test_images_of_another_size_or_unreadable_are_rejected(shared_dir, tmp_path)
         *sorted((shared_dir / "calibration" / "pose2sim_cam01").glob("*.jpg")),
         shared_dir / "calibration" / "opencv_chessboard_9x6" / "left01.jpg",
         broken,
-        tmp_path / "missing.jpg",
     ]
     result = calibrate_camera(sources, POSE2SIM_BOARD)
     reasons = {Path(view.label).name: view.reason for view in result.rejected}
     assert "differs from the first image's 1088x1920" in reasons["left01.jpg"]
     assert reasons["broken.jpg"] == "not a readable image"
-    assert reasons["missing.jpg"] == "no such file"
     assert result.profile is not None
+
+
+def test_a_missing_path_stops_the_run_before_any_picture_is_read(shared_dir, tmp_path):
+    missing = tmp_path / "nope.jpg"
+    with pytest.raises(InputError, match=r"nope\.jpg: no such file$") as raised:
+        calibrate_camera([shared_dir / "calibration" / "pose2sim_cam01", missing], POSE2SIM_BOARD)
+    assert raised.value.exit_code == 3
+
+
+def test_an_empty_folder_is_reported_as_having_no_images(tmp_path):
+    (tmp_path / "notes.txt").write_text("no pictures here")
+    with pytest.raises(InputError, match="folder has no images"):
+        calibrate_camera([tmp_path], POSE2SIM_BOARD)
+
+
+def test_the_same_photos_given_twice_count_once(shared_dir):
+    """Seven photos given as a folder three times (once spelled differently) are 7 views,
+    not 21: k3 stays held at 0 as for any calibration from fewer than 10 views."""
+    folder = shared_dir / "calibration" / "pose2sim_cam01"
+    detour = folder / ".." / "pose2sim_cam01"
+    result = calibrate_camera([folder, detour, *sorted(folder.glob("*.jpg"))[:2], folder], POSE2SIM_BOARD)
+    assert len(result.views) == 7
+    profile = result.require_profile()
+    assert profile.views_used == 7
+    assert profile.dist_coeffs[4] == 0.0
+
+
+# --- a wrong --board -------------------------------------------------------------------
+
+
+def test_a_made_up_grid_is_not_a_board(shared_dir):
+    """Asked for 4x7 in a 9x6 board, OpenCV's sector-based detector can return a grid with a
+    row of corners invented off the board; the kink rejects it."""
+    photo = cv2.imread(str(shared_dir / "calibration" / "opencv_chessboard_9x6" / "left02.jpg"), cv2.IMREAD_GRAYSCALE)
+    wrong = BoardSpec(4, 7, 25.0)
+    found, corners = cv2.findChessboardCornersSB(photo, wrong.pattern_size, flags=cv2.CALIB_CB_EXHAUSTIVE)
+    assert found and grid_bend(corners, wrong) > MAX_GRID_BEND
+    assert find_board_corners(photo, wrong) is None
+    right = BoardSpec(9, 6, 25.0)
+    assert grid_bend(find_board_corners(photo, right), right) < MAX_GRID_BEND / 2
+
+
+def test_implausible_profiles_are_named(shared_dir):
+    good = calibrate_camera([shared_dir / "calibration" / "opencv_chessboard_9x6"], BoardSpec(9, 6, 25.0))
+    assert implausibility(good.require_profile()) == []
+    # The profile QA got from --board 4x7 on the 9x6 photos before the checks existed.
+    garbage = CameraProfile(640, 480, fx=140561.0, fy=19082.0, cx=507.0, cy=895.0,
+                            dist_coeffs=(0.1, 2.0, 0.0, 0.0, -132096.0), rms_reprojection_error_px=9.31)
+    problems = " ".join(implausibility(garbage))
+    for words in ("RMS reprojection error 9.31 px", "fx 140561 px", "fy 19082 px", "fx/fy", "principal point"):
+        assert words in problems
+    assert implausibility(replace(garbage, fx=500.0, fy=505.0, cx=320.0, cy=240.0)) == [
+        "RMS reprojection error 9.31 px (at most 2 px accepted)"]
+
+
+def test_a_wrong_board_without_the_grid_check_gives_an_implausible_fit_and_no_profile(shared_dir, monkeypatch):
+    """The second line of defence: even when every made-up grid is accepted as a board
+    (as before the grid check), the fit is refused instead of saved."""
+    monkeypatch.setattr("hamflex.calibration.MAX_GRID_BEND", float("inf"))
+    result = calibrate_camera([shared_dir / "calibration" / "opencv_chessboard_9x6"], BoardSpec(4, 7, 25.0))
+    assert len(result.used) >= MIN_VIEWS
+    assert result.profile is None and result.implausible
+    with pytest.raises(CalibrationError, match="implausible calibration.*Likely cause: --board") as raised:
+        result.require_profile()
+    assert raised.value.exit_code == 3
 
 
 def test_frames_sampled_from_a_video_are_used(shared_dir, tmp_path):
@@ -332,6 +398,25 @@ def test_calibrate_commands(shared_dir, tmp_path):
     assert "add at least 3 more view(s)" in too_few.output
     assert not (tmp_path / "no.json").exists()
     assert runner.invoke(app, ["calibrate", "board", "--board", "4by7"]).exit_code == 2
+
+
+def test_calibrate_refuses_a_wrong_board_and_missing_inputs(shared_dir, tmp_path):
+    from typer.testing import CliRunner
+
+    from hamflex.cli import app
+
+    runner = CliRunner()
+    out = tmp_path / "wb.json"
+    wrong = runner.invoke(app, ["calibrate", str(shared_dir / "calibration" / "opencv_chessboard_9x6"),
+                                "--board", "4x7", "--square-mm", "25", "--out", str(out)])
+    assert wrong.exit_code == 3, wrong.output
+    assert "--board 4x7" in wrong.output or "Likely cause: --board" in wrong.output
+    assert not out.exists()
+
+    missing = runner.invoke(app, ["calibrate", str(tmp_path / "nope.jpg"), "--out", str(out)])
+    assert missing.exit_code == 3
+    assert f"{tmp_path / 'nope.jpg'}: no such file" in missing.output
+    assert not out.exists()
 
 
 def test_analyze_with_a_profile_for_another_shape_exits_8(shared_dir, tmp_path):

@@ -21,7 +21,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from hamflex.capture import is_photo
+from hamflex.capture import PHOTO_SUFFIXES, is_photo
 from hamflex.errors import CameraProfileError, InputError
 from hamflex.outputs.files import write_json
 
@@ -40,6 +40,17 @@ OUTLIER_MIN_ERROR_PX = 1.0
 DETECTION_MAX_SIDE_PX = 1280
 """Boards are searched in a copy scaled down to this size (faster, and as reliable), then
 refined on the full-resolution image."""
+MAX_RMS_ERROR_PX = 2.0
+"""A calibration whose RMS reprojection error is above this is refused (good ones: 0.2-0.5 px)."""
+FOCAL_RANGE_WIDTHS = (0.2, 5.0)
+"""fx and fy must lie within these multiples of the image width: fields of view of about
+136° down to 11° (wider is a fisheye, which this lens model does not fit)."""
+MAX_FOCAL_RATIO = 1.2
+"""Largest fx/fy (or fy/fx) accepted: cameras with square pixels give 1.00 ± 0.01."""
+MAX_GRID_BEND = 0.2
+"""A found board is rejected when a corner is further than this fraction of the square spacing
+from the midpoint of its two neighbours (see :func:`grid_bend`; real boards in the test
+photos: at most 0.075)."""
 ASPECT_TOLERANCE = 0.003
 """Relative difference in width/height ratio still treated as "same shape" when scaling."""
 
@@ -50,7 +61,8 @@ _PT_PER_INCH = 72.0
 
 
 class CalibrationError(InputError):
-    """The calibration images cannot give a camera profile (too few usable views)."""
+    """The calibration images cannot give a camera profile (too few usable views, or a fit
+    too implausible to trust)."""
 
 
 # --- the board -------------------------------------------------------------------------
@@ -336,7 +348,7 @@ def find_board_corners(gray: np.ndarray, board: BoardSpec) -> np.ndarray | None:
     found, corners = cv2.findChessboardCorners(small, board.pattern_size, flags=flags)
     if not found:
         found, corners = cv2.findChessboardCornersSB(small, board.pattern_size, flags=cv2.CALIB_CB_EXHAUSTIVE)
-    if not found:
+    if not found or grid_bend(corners, board) > MAX_GRID_BEND:
         return None
     corners = (corners.astype(np.float32) + 0.5) / scale - 0.5
     # Search window: a third of the smallest spacing between neighbouring corners, 3..11 px.
@@ -347,6 +359,26 @@ def find_board_corners(gray: np.ndarray, board: BoardSpec) -> np.ndarray | None:
     )
     half_window = int(np.clip(spacing_px / 3, 3, 11))
     return cv2.cornerSubPix(gray, corners, (half_window, half_window), (-1, -1), _SUBPIX_CRITERIA)
+
+
+def grid_bend(corners: np.ndarray, board: BoardSpec) -> float:
+    """How far the found corners are from a smooth grid: the largest distance of a corner
+    from the midpoint of its two neighbours (along a row or column), over their mean spacing.
+
+    Perspective and lens distortion bend a real board's rows only gently. A board searched
+    with the wrong ``--board`` size can come back with a row of made-up corners off the board
+    (OpenCV's sector-based detector extrapolates), which shows up here as a kink.
+    """
+    grid = corners.reshape(board.inner_rows, board.inner_cols, 2).astype(np.float64)
+    bend = 0.0
+    for axis in (0, 1):
+        if grid.shape[axis] < 3:
+            continue
+        spacing = np.linalg.norm(np.diff(grid, axis=axis), axis=-1)
+        neighbours = (spacing[:-1] + spacing[1:]) / 2 if axis == 0 else (spacing[:, :-1] + spacing[:, 1:]) / 2
+        kink = np.linalg.norm(np.diff(grid, n=2, axis=axis), axis=-1) / 2
+        bend = max(bend, float(np.max(kink / np.maximum(neighbours, 1e-9))))
+    return bend
 
 
 @dataclass(frozen=True)
@@ -382,18 +414,41 @@ def _video_frames(path: Path, max_frames: int) -> Iterator[CalibrationImage]:
         capture.release()
 
 
-def calibration_images(paths: Sequence[str | Path], max_video_frames: int = 40) -> Iterator[CalibrationImage]:
-    """Photos as they are; videos as up to ``max_video_frames`` evenly spaced frames;
-    directories as the photos inside them (sorted)."""
+def input_files(paths: Sequence[str | Path]) -> list[Path]:
+    """The files to read: folders expanded to the photos inside them (sorted), each file once
+    (by resolved path, so a folder given twice does not count its photos twice).
+
+    A missing path, or a folder without photos, is an :class:`InputError`: a mistyped name
+    should stop the run, not be counted as a picture without a board.
+    """
+    files: list[Path] = []
+    seen: set[Path] = set()
     for path in map(Path, paths):
         if path.is_dir():
-            photos = sorted(p for p in path.iterdir() if is_photo(p))
-            if not photos:
-                yield CalibrationImage(str(path), None, "folder contains no photos")
-            yield from calibration_images(photos, max_video_frames)
-        elif not path.exists():
-            yield CalibrationImage(str(path), None, "no such file")
-        elif is_photo(path):
+            expanded = sorted(p for p in path.iterdir() if p.is_file() and is_photo(p))
+            if not expanded:
+                raise InputError(f"{path}: folder has no images ({', '.join(sorted(PHOTO_SUFFIXES))})")
+        elif path.exists():
+            expanded = [path]
+        else:
+            raise InputError(f"{path}: no such file")
+        for file in expanded:
+            if file.resolve() not in seen:
+                seen.add(file.resolve())
+                files.append(file)
+    return files
+
+
+def calibration_images(paths: Sequence[str | Path], max_video_frames: int = 40) -> Iterator[CalibrationImage]:
+    """Photos as they are; videos as up to ``max_video_frames`` evenly spaced frames;
+    directories as the photos inside them (sorted). Checks the paths (see
+    :func:`input_files`) before the first image is read."""
+    return _read_images(input_files(paths), max_video_frames)
+
+
+def _read_images(files: list[Path], max_video_frames: int) -> Iterator[CalibrationImage]:
+    for path in files:
+        if is_photo(path):
             gray = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
             yield CalibrationImage(str(path), gray, "" if gray is not None else "not a readable image")
         else:
@@ -417,12 +472,14 @@ class ViewReport:
 
 @dataclass(frozen=True)
 class CalibrationResult:
-    """The profile (None when too few views), what each image contributed, and advice."""
+    """The profile (None when too few views or the fit was implausible), what each image
+    contributed, advice, and ``implausible``: why a fit was refused (empty if it was not)."""
 
     profile: CameraProfile | None
     views: list[ViewReport]
     advice: list[str]
     image_size: tuple[int, int] | None
+    implausible: list[str] = field(default_factory=list)
 
     @property
     def used(self) -> list[ViewReport]:
@@ -433,13 +490,48 @@ class CalibrationResult:
         return [view for view in self.views if not view.used]
 
     def require_profile(self) -> CameraProfile:
-        """The profile, or :class:`CalibrationError` saying what to add."""
+        """The profile, or :class:`CalibrationError` saying what was wrong or what to add."""
+        if self.implausible:
+            raise CalibrationError(
+                "implausible calibration, no profile made: " + "; ".join(self.implausible)
+                + ". Likely cause: --board does not match the printed board's inner corners (count the points "
+                "where four squares meet, across x down), or a bent board or blurred pictures"
+            )
         if self.profile is None:
             raise CalibrationError(
                 f"too few usable views: the board was found in {len(self.used)} of {len(self.views)} image(s), "
                 f"at least {MIN_VIEWS} are needed; " + "; ".join(self.advice)
             )
         return self.profile
+
+
+def implausibility(profile: CameraProfile) -> list[str]:
+    """What makes a fitted profile impossible for a real camera (empty when nothing does).
+
+    A wrong ``--board`` can still be "found" in each picture (as a made-up or mis-ordered
+    grid) and the fit then converges to nonsense, e.g. fx 140561 px for a 640 px image.
+    """
+    problems = []
+    if profile.rms_reprojection_error_px > MAX_RMS_ERROR_PX:
+        problems.append(
+            f"RMS reprojection error {profile.rms_reprojection_error_px:.2f} px (at most {MAX_RMS_ERROR_PX:g} px accepted)"
+        )
+    low, high = FOCAL_RANGE_WIDTHS
+    for name, focal_px in (("fx", profile.fx), ("fy", profile.fy)):
+        widths = focal_px / profile.image_width
+        if not low <= widths <= high:
+            problems.append(
+                f"{name} {focal_px:.0f} px is {widths:.3g}x the image width (expected {low:g}-{high:g}x)"
+            )
+    ratio = max(profile.fx, profile.fy) / min(profile.fx, profile.fy)
+    if ratio > MAX_FOCAL_RATIO:
+        problems.append(f"fx/fy differ by a factor {ratio:.2f} (at most {MAX_FOCAL_RATIO:g}; square pixels give 1.00)")
+    if not (0 <= profile.cx <= profile.image_width and 0 <= profile.cy <= profile.image_height):
+        problems.append(
+            f"principal point ({profile.cx:.0f}, {profile.cy:.0f}) is outside the "
+            f"{profile.image_width}x{profile.image_height} image"
+        )
+    return problems
 
 
 def _tilt_deg(rotation_vector: np.ndarray) -> float:
@@ -480,10 +572,18 @@ def coverage_advice(corners: list[np.ndarray], image_size: tuple[int, int]) -> l
     return [f"hold the board near the {', '.join(missing)} corner(s) of the picture, where lens distortion is strongest"]
 
 
-def _advice(used: int, tilts_deg: list[float], corners: list[np.ndarray], image_size: tuple[int, int] | None) -> list[str]:
+def _advice(
+    used: int, not_found: int, board: BoardSpec, tilts_deg: list[float], corners: list[np.ndarray],
+    image_size: tuple[int, int] | None,
+) -> list[str]:
     advice = []
     if used < MIN_VIEWS:
         advice.append(f"add at least {MIN_VIEWS - used} more view(s) with the whole board sharp and in the picture")
+        if not_found > used:
+            advice.append(
+                f"the board was not found in {not_found} picture(s): if it is in them, check that --board "
+                f"{board.label} is its inner-corner count (the points where four squares meet, across x down)"
+            )
     elif used < RECOMMENDED_VIEWS:
         advice.append(f"{RECOMMENDED_VIEWS - used} more view(s) would make the result steadier")
     tilted = sum(tilt >= TILTED_DEG for tilt in tilts_deg)
@@ -508,7 +608,9 @@ def calibrate_camera(
     Every image gets a :class:`ViewReport`: used, or rejected with the reason (unreadable,
     another size than the first image, board not found, or an outlier reprojection error).
     With fewer than :data:`MIN_VIEWS` usable views the result has no profile and its advice
-    says how many more views, and of what kind, to add.
+    says how many more views, and of what kind, to add; a fit failing
+    :func:`implausibility` has no profile either. A missing path or a folder without photos
+    raises :class:`InputError` before any picture is read.
     """
     images = (
         list(sources) if sources and isinstance(sources[0], CalibrationImage)
@@ -554,9 +656,11 @@ def calibrate_camera(
         tilts = dict(zip(found, rough))
         for number in found:
             reports.setdefault(number, ViewReport(images[number].label, True, "", None, tilts[number]))
-    advice = _advice(len(found), list(tilts.values()), list(found.values()), image_size)
+    not_found = sum(view.reason.startswith("board not found") for view in reports.values())
+    advice = _advice(len(found), not_found, board, list(tilts.values()), list(found.values()), image_size)
     views = [reports[number] for number in range(len(images))]
-    return CalibrationResult(profile, views, advice, image_size)
+    problems = implausibility(profile) if profile is not None else []
+    return CalibrationResult(None if problems else profile, views, advice, image_size, problems)
 
 
 def _calibrate(
