@@ -27,8 +27,11 @@ from hamflex.outputs.history import (
     HistoryError,
     Session,
     classify_change,
+    closest_persons,
     deficit_trends,
+    empty_history_message,
     export_sessions,
+    known_persons,
     list_sessions,
     minimal_detectable_change_deg,
     record_session,
@@ -124,6 +127,51 @@ def test_bad_sessions_are_refused_before_writing(tmp_path):
     with pytest.raises(ValueError, match="empty"):
         record_session("hold", "   ", make_hold_result(), "x", db)
     assert list_sessions(db_path=db) == []
+
+
+# ------------------------------------------------------------------- bad locations
+def test_a_folder_given_as_the_database_is_one_clear_error(tmp_path):
+    for use in (lambda: list_sessions(db_path=tmp_path), lambda: record_session("hold", "Anna", make_hold_result(), "x", tmp_path)):
+        with pytest.raises(HistoryError, match=r"is a folder, not a history database file") as caught:
+            use()
+        assert str(tmp_path) in str(caught.value) and "\n" not in str(caught.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_database_under_a_regular_file_says_why_it_cannot_be_created(tmp_path):
+    regular = tmp_path / "regfile"
+    regular.write_text("not a folder", encoding="utf-8")
+    db = regular / "sub" / "h.sqlite3"
+    for use in (lambda: record_session("hold", "Anna", make_hold_result(), "x", db), lambda: list_sessions(db_path=db)):
+        with pytest.raises(HistoryError, match=r"cannot be created there: .*regfile is a file, not a folder"):
+            use()
+    assert regular.read_text(encoding="utf-8") == "not a folder"
+
+
+def test_read_only_queries_never_create_the_database(tmp_path):
+    db = tmp_path / "deep" / "er" / "x.sqlite3"
+    assert list_sessions("anna", db_path=db) == []
+    assert known_persons(db) == []
+    assert "no sessions recorded yet" in empty_history_message("anna", db)
+    assert list(tmp_path.iterdir()) == []  # no folders, no empty database
+    record_session("hold", "Anna", make_hold_result(), "x", db)  # only a writer creates it
+    assert db.is_file()
+
+
+# ------------------------------------------------------------------- unknown names
+def test_an_unknown_name_lists_the_closest_stored_names(tmp_path):
+    db = tmp_path / "h.sqlite3"
+    for name in ("Anna Smith", "Ben Jones", "anna  SMITH", "Joanna Smithers"):
+        record_session("hold", name, make_hold_result(), "x", db)
+    assert known_persons(db) == ["Anna Smith", "Ben Jones", "Joanna Smithers"]
+    assert list_sessions("anna", db_path=db) == []
+
+    message = empty_history_message("anna", db)
+
+    assert message.startswith("no sessions recorded for 'anna'") and message.endswith("known: Anna Smith, Joanna Smithers")
+    assert closest_persons("bne jnoes", known_persons(db))[0] == "Ben Jones"  # no shared word: by spelling
+    assert closest_persons("smith", ["Bob", "Anna Smith"], limit=1) == ["Anna Smith"]
+    assert empty_history_message(None, db) != message
 
 
 # ------------------------------------------------------------------ concurrent writers

@@ -20,7 +20,7 @@ from hamflex.cli import app
 from hamflex.errors import InputError
 from hamflex.outputs.history import record_session
 from hamflex.outputs.plots import Span, angle_figure, figure_bytes, spans_from_hold, spans_from_test90, undetected_spans
-from hamflex.outputs.report import PdfUnavailableError, find_inputs, write_pdf, write_report
+from hamflex.outputs.report import PdfUnavailableError, find_inputs, method_texts, write_pdf, write_report
 from hamflex.outputs.tables import read_angles_csv
 from hamflex.protocols.base import samples_from_series
 
@@ -183,6 +183,55 @@ def test_hold_report_from_the_real_coach(analyzed_clip, tmp_path):
 
 
 # ---------------------------------------------------------------------------- inputs
+def method_text(out_dir: Path) -> str:
+    """The report's "how the numbers were computed" section as plain text."""
+    page = write_report(out_dir).read_text(encoding="utf-8")
+    section = re.search(r'<section id="method">(.*?)</section>', page, re.S).group(1)
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", section)).split())
+
+
+def test_method_text_of_an_offline_analysis_found_in_every_frame(analyzed_dir):
+    text = method_text(analyzed_dir)
+    assert "found the body's landmarks in every frame (90)" in text  # the mannequin, real model
+    assert "zero-phase 6 Hz Butterworth" in text and "0.25 s" in text and "One-Euro" not in text
+
+
+def test_method_text_follows_the_detection_rate(analyzed_dir):
+    summary_path = analyzed_dir / Path(CLIP).stem / "summary.json"
+    summary = json.loads(summary_path.read_text())
+    for found, frames, expected in ((0, 90, "found no person in any of the 90 frames"),
+                                    (45, 90, "in 50% of the frames (45 of 90)"),
+                                    (999, 1000, "in >99% of the frames (999 of 1000)"),
+                                    (1, 1000, "in <1% of the frames (1 of 1000)")):
+        summary_path.write_text(json.dumps({**summary, "frames": frames, "frames_with_pose": found}), encoding="utf-8")
+        text = method_text(analyzed_dir)
+        assert expected in text and "every frame" not in text
+
+
+def test_method_text_of_live_sessions_names_the_causal_filter(analyzed_dir):
+    (analyzed_dir / "test90.json").write_text(json.dumps({"trials": [], "mode": "live", "frames": 90}), encoding="utf-8")
+    text = method_text(analyzed_dir)
+    assert "causal One-Euro filter" in text and "without delay" not in text and "Butterworth" not in text
+
+    (analyzed_dir / "test90.json").unlink()
+    (analyzed_dir / "hold.json").write_text(json.dumps({"reps": [], "ended_by": "quit"}), encoding="utf-8")
+    assert "causal One-Euro filter" in method_text(analyzed_dir)
+
+    (analyzed_dir / "hold.json").write_text(json.dumps({"reps": []}), encoding="utf-8")
+    assert "Butterworth" in method_text(analyzed_dir)
+    (analyzed_dir / "live_session.json").write_text("{}", encoding="utf-8")
+    assert method_texts(find_inputs(analyzed_dir))["smoothing"].startswith("smoothed as each frame arrived")
+
+
+def test_method_text_without_frame_counts_or_of_a_photo(tmp_path):
+    (tmp_path / "test90.json").write_text(json.dumps({"trials": [], "mode": "live"}), encoding="utf-8")
+    assert "was not recorded" in method_texts(find_inputs(tmp_path))["detection"]
+    photo = {"trials": [], "mode": "photo", "frames": 1, "frames_with_person": 0}
+    (tmp_path / "test90.json").write_text(json.dumps(photo), encoding="utf-8")
+    method = method_texts(find_inputs(tmp_path))
+    assert "no person in the photo" in method["detection"] and "not smoothed" in method["smoothing"]
+
+
 def test_a_directory_without_outputs_is_an_input_error(tmp_path):
     with pytest.raises(InputError, match="no test90.json, hold.json or angles.csv"):
         write_report(tmp_path)
@@ -300,6 +349,34 @@ def test_pdf_without_chromium_is_a_clear_usage_error(test90_dir, monkeypatch):
         write_pdf(report)
     assert PdfUnavailableError.exit_code == 2
     assert not report.with_suffix(".pdf").exists()
+
+
+def test_report_command_on_a_regular_file_says_it_is_not_a_directory(tmp_path):
+    regular = tmp_path / "regfile"
+    regular.write_text("x", encoding="utf-8")
+    completed = hamflex("report", str(regular))
+    assert completed.exit_code == 3
+    assert completed.stderr.strip().count("\n") == 0 and "not a directory" in completed.stderr
+    assert "no such" not in completed.stderr
+
+
+def test_history_command_on_a_folder_or_under_a_file_is_exit_3_in_one_line(tmp_path):
+    regular = tmp_path / "regfile"
+    regular.write_text("x", encoding="utf-8")
+    for db, problem in ((tmp_path, "is a folder"), (regular / "h.sqlite", "cannot be created there")):
+        completed = hamflex("history", "--db", str(db))
+        assert completed.exit_code == 3, completed.stderr
+        assert completed.stderr.strip().count("\n") == 0
+        assert str(db) in completed.stderr and problem in completed.stderr and "internal error" not in completed.stderr
+
+
+def test_history_queries_on_a_missing_database_create_nothing(tmp_path):
+    db = tmp_path / "deep" / "er" / "x.sqlite3"
+    for arguments in ((), ("--export", "json"), ("--person", "anna", "--plot", str(tmp_path / "t.png"))):
+        completed = hamflex("history", "--db", str(db), *arguments)
+        assert completed.exit_code == 0, completed.stderr
+    assert "no sessions recorded" in completed.stdout
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_history_command_with_an_empty_database(tmp_path):

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import difflib
 import io
 import json
 import math
 import os
 import sqlite3
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
@@ -34,6 +36,7 @@ DB_ENV_VAR = "HAMFLEX_DB"
 KINDS = ("test90", "hold")
 SIDES = ("left", "right")
 BUSY_TIMEOUT_S = 30.0
+WAL_RETRY_S = 0.01
 
 Z_95 = 1.96
 
@@ -163,16 +166,60 @@ def _migrate(connection: sqlite3.Connection, path: Path) -> None:
         connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 
+def _check_location(path: Path) -> None:
+    """Refuse, in one line, a database path that is a folder or lies under a file."""
+    if path.is_dir():
+        raise HistoryError(f"{path}: is a folder, not a history database file"
+                           f" (give a file name, e.g. {path / 'history.sqlite3'})")
+    for folder in path.parents:
+        if folder.exists():
+            if not folder.is_dir():
+                raise HistoryError(f"{path}: the history database cannot be created there:"
+                                   f" {folder} is a file, not a folder")
+            return
+
+
+def _use_wal(connection: sqlite3.Connection) -> None:
+    """Switch to WAL journaling. The switch needs an exclusive lock, and when two processes
+    race to set up a new database SQLite answers "database is locked" at once instead of
+    waiting on the busy timeout, so retry until that timeout."""
+    deadline_s = time.monotonic() + BUSY_TIMEOUT_S
+    while True:
+        try:
+            connection.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if error.sqlite_errorcode != sqlite3.SQLITE_BUSY or time.monotonic() > deadline_s:
+                raise
+            time.sleep(WAL_RETRY_S)
+
+
+def history_exists(db_path: Path | None = None) -> bool:
+    """Whether the database file exists (a bad location is a :class:`HistoryError`)."""
+    path = Path(db_path) if db_path is not None else default_db_path()
+    _check_location(path)
+    return path.is_file()
+
+
 @contextlib.contextmanager
 def open_history(db_path: Path | None = None) -> Iterator[sqlite3.Connection]:
-    """An open, migrated connection (autocommit mode; write with :func:`_transaction`)."""
+    """An open, migrated connection (autocommit mode; write with :func:`_transaction`).
+
+    Creates the database (and its folders) if missing: only writers should open one that
+    may not exist yet (readers check :func:`history_exists` first).
+    """
     path = Path(db_path) if db_path is not None else default_db_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    connection = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+    _check_location(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        connection = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+    except (OSError, sqlite3.Error) as error:
+        reason = getattr(error, "strerror", None) or str(error)
+        raise HistoryError(f"{path}: the history database cannot be opened or created there ({reason})") from None
     try:
         try:
             connection.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-            connection.execute("PRAGMA journal_mode = WAL")
+            _use_wal(connection)
             connection.execute("PRAGMA synchronous = NORMAL")
             _migrate(connection, path)
         except sqlite3.DatabaseError as error:
@@ -234,7 +281,12 @@ def record_session(kind: str, person: str, result: dict, source: str, db_path: P
 
 def list_sessions(person: str | None = None, kind: str | None = None,
                   db_path: Path | None = None) -> list[Session]:
-    """Sessions in time order, optionally of one person (matched by :func:`person_key`) and kind."""
+    """Sessions in time order, optionally of one person (matched by :func:`person_key`) and kind.
+
+    Only reads: a database that does not exist yet has no sessions and is not created.
+    """
+    if not history_exists(db_path):
+        return []
     query = "SELECT id, kind, person, recorded_at, source, result_json FROM sessions WHERE 1 = 1"
     parameters: list[str] = []
     if person is not None:
@@ -259,6 +311,41 @@ def persons(sessions: Iterable[Session]) -> list[str]:
     for session in sessions:
         seen.setdefault(person_key(session.person), session.person)
     return list(seen.values())
+
+
+def known_persons(db_path: Path | None = None) -> list[str]:
+    """Everyone in the database (first spelling), in order of their first session; reads only."""
+    if not history_exists(db_path):
+        return []
+    with open_history(db_path) as connection:
+        rows = connection.execute("SELECT person FROM sessions ORDER BY recorded_at, id").fetchall()
+    seen: dict[str, str] = {}
+    for (name,) in rows:
+        seen.setdefault(person_key(name), name)
+    return list(seen.values())
+
+
+def closest_persons(person: str, known: Iterable[str], limit: int = 5) -> list[str]:
+    """Up to ``limit`` stored names most like ``person``: those containing it (or one of its
+    words), so a first name finds "Anna Smith"; if none does, the most similar spellings."""
+    wanted = person_key(person)
+    words = set(wanted.split())
+    names = list(known)
+    containing = [n for n in names if wanted and (wanted in person_key(n) or words & set(person_key(n).split()))]
+    candidates = containing or names
+    return sorted(candidates, key=lambda n: difflib.SequenceMatcher(None, wanted, person_key(n)).ratio(),
+                  reverse=True)[:limit]
+
+
+def empty_history_message(person: str | None = None, db_path: Path | None = None) -> str:
+    """Why a query found no session, with the stored names closest to ``person`` to retry with."""
+    path = Path(db_path) if db_path is not None else default_db_path()
+    if not history_exists(path):
+        return f"no sessions recorded yet: {path} does not exist (test90 or hold with --person creates it)"
+    known = known_persons(path)
+    if person is None or not known:
+        return f"no sessions recorded yet in {path}"
+    return f"no sessions recorded for {person!r} in {path}; known: {', '.join(closest_persons(person, known))}"
 
 
 # ---------------------------------------------------------------------------- trends

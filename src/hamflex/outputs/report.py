@@ -10,6 +10,7 @@ by Jinja's autoescaping.
 from __future__ import annotations
 
 import base64
+import inspect
 import json
 import math
 import shutil
@@ -24,13 +25,18 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from hamflex import __version__
 from hamflex.errors import HamflexError, InputError
+from hamflex.filters import ZeroPhaseLowPass
 from hamflex.norms import load_norms
 from hamflex.outputs import history
 from hamflex.outputs.files import atomic_write
 from hamflex.outputs.plots import Span, angle_figure, figure_bytes, spans_from_hold, spans_from_test90, trend_figure
 from hamflex.outputs.tables import read_angles_csv
+from hamflex.series import AngleSeries
 
 REPORT_NAME = "report.html"
+LIVE_SESSION_FILE = "live_session.json"
+# The gap the offline angle series bridges before smoothing (AngleSeries.from_poses' default).
+OFFLINE_MAX_GAP_S = inspect.signature(AngleSeries.from_poses).parameters["max_gap_s"].default
 PROTOCOL_FILES = {"test90": "test90.json", "hold": "hold.json"}
 LOW_DETECTION_RATE = 0.8
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
@@ -86,6 +92,8 @@ def _recording(directory: Path, name: str) -> Recording:
 def find_inputs(out_dir: Path) -> ReportInputs:
     """Read the protocol result and the angle tables of an output directory (and its subdirs)."""
     out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InputError(f"{out_dir}: not a directory (give the output folder of analyze, test90 or hold)")
     if not out_dir.is_dir():
         raise InputError(f"{out_dir}: no such output directory")
     kind, result = "analyze", None
@@ -235,6 +243,65 @@ def _camera_rows(inputs: ReportInputs) -> list[tuple[str, str]]:
     return rows
 
 
+def is_live(inputs: ReportInputs) -> bool:
+    """Whether the result was measured live (test90 marks ``mode``, hold ``ended_by``; the live
+    loop writes live_session.json)."""
+    result = inputs.result or {}
+    return result.get("mode") == "live" or "ended_by" in result or (inputs.out_dir / LIVE_SESSION_FILE).is_file()
+
+
+def _frame_counts(inputs: ReportInputs) -> tuple[int, int] | None:
+    """(frames with a person, frames) of the recordings the result was measured on, if recorded."""
+    recordings = _recordings_of(inputs.result, inputs.recordings) if inputs.result else inputs.recordings
+    summaries = [r.summary for r in recordings if r.summary]
+    counted = [(s.get("frames_with_pose"), s.get("frames")) for s in summaries]
+    if not counted:  # a test90 result counts its own frames
+        counted = [((inputs.result or {}).get("frames_with_person"), (inputs.result or {}).get("frames"))]
+    if not all(isinstance(found, int) and isinstance(total, int) and 0 <= found <= total for found, total in counted):
+        return None
+    found, total = sum(c[0] for c in counted), sum(c[1] for c in counted)
+    return (found, total) if total else None
+
+
+def _percent(found: int, total: int) -> str:
+    """found/total as a whole percentage that never rounds a partial rate to 0% or 100%."""
+    percent = round(100 * found / total)
+    if found < total and percent == 100:
+        return ">99%"
+    if found > 0 and percent == 0:
+        return "<1%"
+    return f"{percent}%"
+
+
+def method_texts(inputs: ReportInputs) -> dict[str, str]:
+    """How often a person was found and how the angles were smoothed, true for this result."""
+    photo = (inputs.result or {}).get("mode") == "photo"
+    counts = _frame_counts(inputs)
+    if counts is None:
+        detection = ("MediaPipe Pose Landmarker looked for the body's landmarks in each frame"
+                     " (how often it found them was not recorded).")
+    elif photo:
+        detection = ("MediaPipe Pose Landmarker found the body's landmarks in the photo." if counts[0]
+                     else "MediaPipe Pose Landmarker found no person in the photo, so nothing could be measured.")
+    elif counts[0] == counts[1]:
+        detection = f"MediaPipe Pose Landmarker found the body's landmarks in every frame ({counts[1]})."
+    elif counts[0] == 0:
+        detection = (f"MediaPipe Pose Landmarker found no person in any of the {counts[1]} frames,"
+                     " so no angle could be measured.")
+    else:
+        detection = (f"MediaPipe Pose Landmarker found the body's landmarks in {_percent(*counts)} of the frames"
+                     f" ({counts[0]} of {counts[1]}); frames without a person are left out.")
+    if photo:
+        smoothing = "measured on a single photo, so not smoothed"
+    elif is_live(inputs):
+        smoothing = ("smoothed as each frame arrived by a causal One-Euro filter (live: it smooths more while"
+                     " the leg is still and less while it moves, so fast movements lag a little)")
+    else:
+        smoothing = (f"smoothed without delay: gaps of up to {OFFLINE_MAX_GAP_S:g} s bridged, then a zero-phase"
+                     f" {ZeroPhaseLowPass.cutoff_hz:g} Hz Butterworth low-pass filter run forwards and backwards")
+    return {"detection": detection, "smoothing": smoothing}
+
+
 def _history_context(person: str, db_path: Path | None) -> dict[str, Any]:
     sessions = history.list_sessions(person, db_path=db_path)
     name = history.persons(sessions)[0] if sessions else person
@@ -274,6 +341,7 @@ def build_context(inputs: ReportInputs, person: str | None = None, db_path: Path
         "reps": result.get("reps") or [],
         "recordings": inputs.recordings,
         "warnings": _warnings(inputs),
+        "method": method_texts(inputs),
         "camera": _camera_rows(inputs),
         "history": _history_context(person, db_path) if person else None,
         "norms": load_norms(),
