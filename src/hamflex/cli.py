@@ -283,8 +283,7 @@ def history(
             raise typer.Exit(2)
         console = Console(highlight=False)
         if not sessions:
-            console.print(f"no sessions recorded{f' for {person}' if person else ''} in {db or store.default_db_path()}",
-                          markup=False)
+            console.print(store.empty_history_message(person, db), markup=False)
             return
         table = Table(title="Sessions")
         for column in ("when", "person", "kind", "left deficit", "right deficit", "valid s", "reps", "source"):

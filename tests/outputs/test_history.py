@@ -325,3 +325,15 @@ def test_test90_sessions_do_not_count_as_stretching(tmp_path):
     record_session("test90", "Anna", make_test90_result(20, 20), "a.mp4", db)
     assert stretching_adherence(list_sessions(db_path=db)).sessions == 0
     assert history.persons(list_sessions(db_path=db)) == ["Anna"]
+
+
+def test_history_command_suggests_known_names(tmp_path):
+    from typer.testing import CliRunner
+
+    from hamflex.cli import app
+
+    db = tmp_path / "h.sqlite3"
+    history.record_session("test90", "Anna Smith", {"trials": [], "sides": {}}, "clip.mp4", db_path=db)
+    shown = CliRunner().invoke(app, ["history", "--person", "anna", "--db", str(db)])
+    assert shown.exit_code == 0
+    assert "known: Anna Smith" in shown.stdout
