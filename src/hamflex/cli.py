@@ -283,7 +283,7 @@ def history(
             raise typer.Exit(2)
         console = Console(highlight=False)
         if not sessions:
-            console.print(store.empty_history_message(person, db), markup=False)
+            typer.echo(store.empty_history_message(person, db))  # plain: a path must not be wrapped
             return
         table = Table(title="Sessions")
         for column in ("when", "person", "kind", "left deficit", "right deficit", "valid s", "reps", "source"):
