@@ -73,7 +73,9 @@ def test_cli_on_a_video_prints_the_summary_and_writes_json(tmp_path, shared_dir,
     out = tmp_path / "out"
     result = runner.invoke(app, ["test90", str(video), "--out", str(out), "--sex", "male", "--json", "--quiet"])
     assert result.exit_code == 0, result.output
-    assert "right: mean deficit" in result.stdout and "trial 1: right leg" in result.stdout
+    # with --json, stdout is the JSON alone (pipeable) and the readable summary goes to stderr
+    assert "right: mean deficit" in result.stderr and "trial 1: right leg" in result.stderr
+    assert json.loads(result.stdout)["trials"][0]["side"] == "right"
     saved = json.loads((out / "test90.json").read_text())
     assert saved["schema_version"] == 1 and saved["test"] == "90-90" and saved["sex"] == "male"
     assert set(saved["trials"][0]) >= {"side", "knee_extension_deficit_deg", "hip_flexion_deg", "start_s", "end_s",
