@@ -106,7 +106,11 @@ class VideoSource:
         self.path = Path(path)
         _check_file(self.path)
         with quiet_opencv():
-            capture = cv2.VideoCapture(str(self.path))
+            # One decoding thread: it runs beside inference on its own thread, and FFmpeg's
+            # default of one thread per core slows the model more than it speeds decoding.
+            capture = cv2.VideoCapture(str(self.path), cv2.CAP_FFMPEG, [cv2.CAP_PROP_N_THREADS, 1])
+            if not capture.isOpened():
+                capture = cv2.VideoCapture(str(self.path))
             if capture.isOpened():
                 capture.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)
                 ok, first_bgr = capture.read()
