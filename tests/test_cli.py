@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -110,3 +111,20 @@ def test_models_flags_a_missing_model_file_and_offline_download(tmp_path, monkey
     refused = runner.invoke(app, ["models", "--download", "lite"])
     assert refused.exit_code == 5 and "not downloading" in refused.stderr
     assert not any(tmp_path.rglob("*.task"))
+
+
+def test_empty_person_is_refused_before_any_work(tmp_path):
+    result = runner.invoke(app, ["test90", str(tmp_path / "not_read.mp4"), "--person", "  ", "--out", str(tmp_path)])
+    assert result.exit_code == 2 and "cannot be empty" in result.output
+    assert not (tmp_path / "not_read").exists()
+
+
+def test_lost_camera_exits_6_after_saving():
+    import typer
+
+    from hamflex.cli import exit_if_camera_lost
+
+    exit_if_camera_lost({"ended_by": "finished"}, Path("out"))  # nothing to say
+    with pytest.raises(typer.Exit) as stopped:
+        exit_if_camera_lost({"ended_by": "camera_lost"}, Path("out"))
+    assert stopped.value.exit_code == 6

@@ -18,7 +18,7 @@ import numpy as np
 from hamflex.capture import PhotoSource, open_source
 from hamflex.errors import NoPersonError
 from hamflex.filters import OneEuroBank
-from hamflex.geometry import pose_angles_deg
+from hamflex.geometry import hide_unseen, pose_angles_deg
 from hamflex.models import resolve_model
 from hamflex.outputs.files import write_json
 from hamflex.outputs.overlay import OverlayVideoWriter, draw_angle_labels, draw_skeleton
@@ -51,6 +51,7 @@ class AnalysisResult:
     angles: AngleSeries
     processing_fps: float
     complete: bool = True
+    camera_profile: str | None = None  # the profile file used to undistort, if any
     warnings: list[str] = field(default_factory=list)
     files: dict[str, Path] = field(default_factory=dict)
 
@@ -86,9 +87,7 @@ def _annotate(frame_rgb: np.ndarray, pose: PoseFrame, angles: dict[str, float], 
 
 def frame_angles_deg(pose: PoseFrame, min_visibility: float = DEFAULT_MIN_VISIBILITY) -> dict[str, float]:
     """Image-plane and world angles of one pose, poorly visible landmarks ignored (live use)."""
-    hidden = ~(pose.visibility >= min_visibility)
-    points_px = np.where(hidden[:, None], np.nan, pose.landmarks_px)
-    world_m = np.where(hidden[:, None], np.nan, pose.world_landmarks_m)
+    points_px, world_m = hide_unseen(pose.visibility, min_visibility, pose.landmarks_px, pose.world_landmarks_m)
     return {name: float(value) for name, value in pose_angles_deg(points_px, world_m).items()}
 
 
@@ -129,18 +128,18 @@ def analyze_video(
     ``KeyboardInterrupt`` carrying the partial result) is raised.
     """
     source = open_source(path)
-    try:
+    target_dir = Path(out_dir) / (output_name or Path(path).stem) if out_dir is not None else None
+    try:  # everything that can fail before the work starts, so the source is never left open
         profile = _profile_for(camera_profile, source.width, source.height)
+        model_path = resolve_model(model, offline=offline, progress=progress)
+        if target_dir is not None:
+            target_dir.mkdir(parents=True, exist_ok=True)  # an unwritable place fails now, not after the work
     except BaseException:
         source.close()
         raise
-    model_path = resolve_model(model, offline=offline, progress=progress)
-    target_dir = Path(out_dir) / (output_name or Path(path).stem) if out_dir is not None else None
-    if target_dir is not None:
-        target_dir.mkdir(parents=True, exist_ok=True)  # an unwritable place fails now, not after the work
     photo = isinstance(source, PhotoSource)
     poses: list[PoseFrame] = []
-    interrupted = False
+    interrupted = stopped_early = False
     started = time.perf_counter()
     with source, PoseEstimator(model_path, image_mode=photo, num_poses=num_poses, verbose=verbose) as estimator:
         writer = None
@@ -157,6 +156,7 @@ def analyze_video(
                     if max_duration_s is not None and poses and (
                         frame.timestamp_ms - poses[0].timestamp_ms >= max_duration_s * 1000
                     ):
+                        stopped_early = True
                         break
                     pose = estimator.detect(frame)
                     if profile is not None:
@@ -185,10 +185,12 @@ def analyze_video(
         angles=AngleSeries.from_poses(sequence, min_visibility=min_visibility),
         processing_fps=len(poses) / elapsed_s if elapsed_s > 0 else 0.0,
         complete=not interrupted,
+        camera_profile=str(camera_profile) if isinstance(camera_profile, (str, Path)) else (
+            "given" if camera_profile is not None else None),
     )
     if interrupted:
         result.warnings.append(f"interrupted after {len(poses)} frames: results are partial")
-    if source.truncated:
+    if source.truncated and not (interrupted or stopped_early):
         result.warnings.append(
             f"the video ended after {source.frames_read} of {source.frame_count} announced frames (truncated file?)"
         )

@@ -19,7 +19,7 @@ from typer.core import TyperGroup
 from typer.exceptions import TyperException
 
 from hamflex import __version__
-from hamflex.errors import EXIT_INTERRUPTED, HamflexError, InputError, ModelUnavailableError
+from hamflex.errors import EXIT_INTERRUPTED, CameraError, HamflexError, InputError, ModelUnavailableError
 
 
 EXIT_FILE_ERROR = InputError.exit_code  # files that cannot be read or written share one code
@@ -216,17 +216,27 @@ DbOption = Annotated[
 ]
 
 
+def check_person(person: Optional[str]) -> None:
+    """Refuse an empty ``--person`` before any work is done."""
+    if person is not None and not person.strip():
+        raise typer.BadParameter("the name cannot be empty", param_hint="--person")
+
+
 def record_for_person(kind: str, person: Optional[str], result: dict, source: str, db: Optional[Path] = None) -> None:
     """Store a protocol result in the history when ``--person`` was given (test90 and hold)."""
     if person is None:
         return
     from hamflex.outputs.history import record_session
 
-    if not person.strip():
-        error_line("--person: the name cannot be empty (the result is saved, but not recorded in the history)")
-        raise typer.Exit(2)
     session_id = record_session(kind, person, result, source, db)
     print(f"hamflex: recorded as session {session_id} of {person.strip()} in the history", file=sys.stderr)
+
+
+def exit_if_camera_lost(result: dict, out: Path) -> None:
+    """A live session whose camera was lost was saved and summarized; still exit 6 to say so."""
+    if result.get("ended_by") == "camera_lost":
+        error_line(f"the camera was lost; the session so far is saved in {out}")
+        raise typer.Exit(CameraError.exit_code)
 
 
 @app.command()
@@ -373,6 +383,7 @@ def test90(
     if (recording is None) == (camera is None):
         error_line("give either a VIDEO/PHOTO or --camera (not both)")
         raise typer.Exit(2)
+    check_person(person)
     side_name = side.value if side else None
     sex_name = sex.value if sex else None
     with reported_errors(verbose, saved_to=out):
@@ -396,6 +407,7 @@ def test90(
             for warning in result.get("warnings", []):
                 print(f"hamflex: warning: {warning}", file=sys.stderr)
         record_for_person("test90", person, result, str(recording or f"camera {camera}"), db)
+        exit_if_camera_lost(result, out)
 
 
 # --- stretch coach commands ---
@@ -442,6 +454,7 @@ def hold(
     import json
 
     from hamflex.hold import format_hold_summary, run_hold, run_hold_live
+    from hamflex.outputs.files import json_ready
     from hamflex.protocols.hold import SAFETY_ADVICE, SIDE_CHOICES
     from hamflex.stretches import get_stretch
 
@@ -449,6 +462,7 @@ def hold(
         raise typer.BadParameter(f"choose from {', '.join(SIDE_CHOICES)}", param_hint="--side")
     if (video is None) == (camera is None):
         raise typer.BadParameter("give either a VIDEO or --camera, not both or neither")
+    check_person(person)
     with reported_errors(verbose, saved_to=out):
         entry = get_stretch(stretch)
         if camera is not None:
@@ -468,8 +482,10 @@ def hold(
                 entry, video, out, side=side, hold_s=hold_s, reps=reps, model=model, offline=offline,
                 camera_profile=camera_profile, progress=not quiet, verbose=verbose,
             )
-        typer.echo(json.dumps(result, indent=2, ensure_ascii=False) if json_output else format_hold_summary(result))
+        typer.echo(json.dumps(json_ready(result), indent=2, ensure_ascii=False) if json_output
+                   else format_hold_summary(result))
         record_for_person("hold", person, result, str(video or f"camera {camera}"), db)
+        exit_if_camera_lost(result, out)
 
 
 # --- calibration commands ---
@@ -549,40 +565,21 @@ def check_setup_command(
     OUT/setup_check.json."""
     import json
 
-    from hamflex.outputs.files import json_ready, write_json
-    from hamflex.setup_check import SetupReport, check_setup, format_report
+    from hamflex.outputs.files import json_ready
+    from hamflex.setup_check import check_setup, check_setup_live, format_report
 
     if (video is None) == (camera is None):
         error_line("give either a VIDEO or --camera (not both)")
         raise typer.Exit(2)
     with reported_errors(verbose):
         if camera is not None:
-            report = _check_setup_live(camera, seconds or 5.0, posture.value, camera_profile, out, display, model,
-                                       offline, verbose)
+            report = check_setup_live(camera, out, seconds=seconds or 5.0, posture=posture.value,
+                                      camera_profile=camera_profile, display=display, model=model, offline=offline,
+                                      verbose=verbose)
         else:
             report = check_setup(video, out, seconds=seconds, posture=posture.value, model=model, offline=offline,
                                  camera_profile=camera_profile, progress=not quiet, verbose=verbose)
-        if not isinstance(report, SetupReport):
-            error_line("the check ended before a person was seen")
-            raise typer.Exit(4)
-        write_json(out / "setup_check.json", report.to_dict())
         typer.echo(json.dumps(json_ready(report.to_dict()), indent=2) if as_json else format_report(report))
-
-
-def _check_setup_live(camera: str, seconds: float, posture: str, camera_profile: Optional[Path], out: Path,
-                      display: bool, model: Optional[str], offline: bool, verbose: bool):
-    """Run the check in the live loop; the report, or None when nobody was seen."""
-    from hamflex.calibration import load_profile
-    from hamflex.capture import LiveSource
-    from hamflex.live import run_live_session
-    from hamflex.setup_check import SetupCheckProtocol
-
-    source = LiveSource(camera).start()
-    protocol = SetupCheckProtocol(source.width, source.height, seconds=seconds, posture=posture)
-    profile = load_profile(camera_profile)
-    run_live_session(source, protocol, out, display=display, audio=False, camera_profile=profile, model=model,
-                     offline=offline, verbose=verbose, title="hamflex check-setup", setup_posture=None)
-    return protocol.report() if len(protocol.poses()) else None
 
 
 def main() -> None:

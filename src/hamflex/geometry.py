@@ -22,6 +22,12 @@ def _as_float(points: np.ndarray) -> np.ndarray:
     return np.asarray(points, dtype=np.float64)
 
 
+def hide_unseen(visibility: np.ndarray, min_visibility: float, *points: np.ndarray) -> tuple[np.ndarray, ...]:
+    """``points`` arrays ``(..., 33, D)`` with landmarks seen less than ``min_visibility`` set to NaN."""
+    hidden = ~(np.asarray(visibility) >= min_visibility)
+    return tuple(np.where(hidden[..., None], np.nan, p) for p in points)
+
+
 def angle_between_deg(u: np.ndarray, v: np.ndarray) -> np.ndarray:
     """Angle between direction vectors ``u`` and ``v`` in degrees (0..180).
 

@@ -45,7 +45,7 @@ from hamflex.protocols.base import Feedback, FrameProtocol, FrameSample
 from hamflex.series import DEFAULT_MIN_VISIBILITY, leg_visibility, smoothed_name
 from hamflex.setup_check import STARTUP_CHECK_S, SetupCheckProtocol
 
-ENDINGS = ("finished", "quit", "interrupted", "camera_lost")
+ENDINGS = ("finished", "quit", "interrupted", "camera_lost", "error")
 DISPLAY_MAX_SIZE_PX = 1280  # the window's frame is scaled down to this (faster drawing)
 CUE_TEXT_SHOWN_S = 1.5
 SETUP_WARNING_SHOWN_S = 10.0  # how long set-up warnings stay on the picture
@@ -95,8 +95,8 @@ class LiveSessionResult:
 
     @property
     def exit_code(self) -> int:
-        """The CLI's exit code for this ending (docs/cli.md): lost camera 6, Ctrl-C 130."""
-        return {"camera_lost": CameraError.exit_code, "interrupted": EXIT_INTERRUPTED}.get(self.ended_by, 0)
+        """The CLI's exit code for this ending (docs/cli.md): lost camera 6, Ctrl-C 130, error 1."""
+        return {"camera_lost": CameraError.exit_code, "interrupted": EXIT_INTERRUPTED, "error": 1}.get(self.ended_by, 0)
 
     def summary(self) -> dict[str, Any]:
         latencies = self.latencies_ms
@@ -506,7 +506,7 @@ def run_live_session(
     except KeyboardInterrupt as interrupt:  # saved below, then raised again
         failure, ended_by = interrupt, "interrupted"
     except Exception as error:  # saved below, then raised again
-        failure, ended_by = error, ("camera_lost" if isinstance(error, CameraError) else "interrupted")
+        failure, ended_by = error, ("camera_lost" if isinstance(error, CameraError) else "error")
     finally:
         duration_s = time.monotonic() - started_s
         if window is not None:

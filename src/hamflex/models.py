@@ -47,7 +47,7 @@ MODELS = {
 
 HOW_TO_SUPPLY = (
     f"pass --model PATH to a pose_landmarker_*.task file, set {MODEL_ENV_VAR}=PATH, "
-    "or run 'hamflex models --download' once with internet"
+    "or run 'hamflex models --download full' once with internet"
 )
 
 

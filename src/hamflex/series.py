@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from hamflex.filters import ZeroPhaseLowPass, smooth_offline
-from hamflex.geometry import pose_angles_deg
+from hamflex.geometry import hide_unseen, pose_angles_deg
 from hamflex.landmarks import LEG_JOINTS, NUM_LANDMARKS, SIDES, side_index
 from hamflex.pose import PoseFrame
 
@@ -68,11 +68,7 @@ class PoseSequence:
 
     def masked(self, min_visibility: float = DEFAULT_MIN_VISIBILITY) -> tuple[np.ndarray, np.ndarray]:
         """Pixel and world landmarks with poorly visible ones set to NaN."""
-        hidden = ~(self.visibility >= min_visibility)
-        return (
-            np.where(hidden[..., None], np.nan, self.landmarks_px),
-            np.where(hidden[..., None], np.nan, self.world_landmarks_m),
-        )
+        return hide_unseen(self.visibility, min_visibility, self.landmarks_px, self.world_landmarks_m)
 
 
 def leg_visibility(visibility: np.ndarray, side: str) -> np.ndarray:

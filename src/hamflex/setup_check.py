@@ -34,6 +34,7 @@ import numpy as np
 
 from hamflex.geometry import knee_flexion_deg, trunk_direction
 from hamflex.landmarks import INDEX, SIDES, side_index
+from hamflex.outputs.files import write_json
 from hamflex.series import DEFAULT_MIN_VISIBILITY, PoseSequence, leg_visibility
 
 SIDE_ON_MAX_DEG = 25.0
@@ -215,6 +216,7 @@ def first_seconds(poses: PoseSequence, seconds: float) -> PoseSequence:
 
 
 STARTUP_CHECK_S = 3.0
+REPORT_FILE = "setup_check.json"
 
 
 def startup_report(poses: PoseSequence, posture: str = "auto", seconds: float = STARTUP_CHECK_S) -> SetupReport:
@@ -465,7 +467,44 @@ def check_setup(
     )
     poses = result.poses
     person_luma, frame_luma = measure_light(video, poses)
-    return check_poses(poses, posture=posture, person_luma=person_luma, frame_luma=frame_luma, source=str(video))
+    report = check_poses(poses, posture=posture, person_luma=person_luma, frame_luma=frame_luma, source=str(video))
+    if out_dir is not None:
+        write_json(Path(out_dir) / REPORT_FILE, report.to_dict())
+    return report
+
+
+def check_setup_live(
+    camera: str,
+    out_dir: str | Path,
+    *,
+    seconds: float = 5.0,
+    posture: str = "standing",
+    camera_profile=None,
+    display: bool = True,
+    model: str | Path | None = None,
+    offline: bool = False,
+    verbose: bool = False,
+) -> SetupReport:
+    """The same check live (``hamflex check-setup --camera``): the first ``seconds`` with a
+    person in view, guidance on screen while the camera is moved; writes
+    ``out_dir/setup_check.json``. Raises NoPersonError when nobody was seen."""
+    from hamflex.capture import LiveSource
+    from hamflex.errors import NoPersonError
+    from hamflex.live import run_live_session
+
+    source = LiveSource(str(camera)).start()  # started first: the check needs the frame size
+    try:
+        protocol = SetupCheckProtocol(source.width, source.height, seconds=seconds, posture=posture)
+        run_live_session(source, protocol, Path(out_dir), display=display, audio=False, camera_profile=camera_profile,
+                         model=model, offline=offline, verbose=verbose, title="hamflex check-setup",
+                         setup_posture=None)
+    finally:
+        source.close()  # also when the model or profile cannot be loaded
+    if not len(protocol.poses()):
+        raise NoPersonError(f"camera {camera}: the check ended before a person was seen")
+    report = protocol.report()
+    write_json(Path(out_dir) / REPORT_FILE, report.to_dict())
+    return report
 
 
 def format_report(report: SetupReport) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from hamflex.geometry import hide_unseen
 from hamflex.landmarks import SIDES, side_index
 
 # Thighs shorter than this (pixels or metres) cannot scale a distance: the ratio is NaN.
@@ -57,6 +58,5 @@ def stretch_measures(points: np.ndarray, visibility: np.ndarray | None = None, m
     """
     points = np.asarray(points, dtype=np.float64)
     if visibility is not None:
-        hidden = ~(np.asarray(visibility) >= min_visibility)
-        points = np.where(hidden[..., None], np.nan, points)
+        (points,) = hide_unseen(visibility, min_visibility, points)
     return {f"{side}_ankle_to_other_knee_ratio": ankle_to_other_knee_ratio(points, side) for side in SIDES}

@@ -101,11 +101,6 @@ class Stretch:
     stretch_angle: StretchAngle
     checks: tuple[PostureCheck, ...]
 
-    def columns_for(self, tested_side: str) -> tuple[str, ...]:
-        """Every column the checks and the stretch angle read for this tested side."""
-        names = [c.column_for(tested_side) for c in self.checks] + [self.stretch_angle.column_for(tested_side)]
-        return tuple(dict.fromkeys(names))
-
 
 class CatalogError(ValueError):
     """The catalog file is malformed (a bug in the data, reported with the entry's name)."""

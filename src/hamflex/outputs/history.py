@@ -43,7 +43,6 @@ Z_95 = 1.96
 # The stretching advice the hold coach enforces (docs/stretches.md, docs/reports.md).
 ADVISED_SESSIONS_PER_DAY = (1, 2)
 ADVISED_REPS = 5
-ADVISED_HOLD_S = (20, 30)
 
 
 class HistoryError(InputError):

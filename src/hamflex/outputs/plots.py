@@ -64,7 +64,7 @@ def spans_from_test90(result: Mapping[str, Any]) -> list[Span]:
         window = _window(trial)
         if window:
             kind = "valid trial" if trial.get("valid") else "invalid trial"
-            spans.append(Span(*window, kind, f"trial {number} {trial.get('side', '')}".strip()))
+            spans.append(Span(*window, kind, f"trial {number} {trial.get('side') or ''}".strip()))
     return spans
 
 

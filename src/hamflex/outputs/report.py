@@ -203,7 +203,7 @@ def _warnings(inputs: ReportInputs) -> list[str]:
         found.append(f"no trial found: {result['no_trial_reason']}")
     for number, trial in enumerate(result.get("trials") or (), start=1):
         if not trial.get("valid"):
-            found.append(f"trial {number} ({trial.get('side', '?')}) rejected: {trial.get('reason') or 'no reason given'}")
+            found.append(f"trial {number} ({trial.get('side') or '?'}) rejected: {trial.get('reason') or 'no reason given'}")
     for side, entry in history.side_results(result).items():
         if entry.get("note"):
             found.append(f"{side}: {entry['note']}")

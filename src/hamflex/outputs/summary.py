@@ -44,6 +44,7 @@ def build_summary(result: AnalysisResult) -> dict[str, Any]:
         "processing_fps": round(result.processing_fps, 2),
         "image_size": [result.poses.image_width, result.poses.image_height],
         "model": result.model_path.name,
+        "camera_profile": result.camera_profile,
         "warnings": list(result.warnings),
         "angles": {name: angle_statistics(result.angles.raw[name][detected]) for name in ANGLE_COLUMNS},
     }
