@@ -14,7 +14,7 @@ from hamflex.errors import NothingToScoreError
 from hamflex.outputs.files import write_json
 from hamflex.protocols.base import samples_from_series
 from hamflex.protocols.hold import HoldProtocol
-from hamflex.setup_check import startup_report
+from hamflex.setup_check import add_startup_check
 from hamflex.stretches import Stretch, get_stretch
 
 HOLD_JSON = "hold.json"
@@ -79,11 +79,7 @@ def _score(protocol: HoldProtocol, analysis) -> dict[str, Any]:
     """Feed an analysed recording to the protocol; its result with the start-of-session set-up check."""
     for sample in samples_from_series(analysis.angles, analysis.poses):
         protocol.update(sample)
-    result = protocol.result()
-    setup = startup_report(analysis.poses)
-    result["setup"] = setup.to_dict()
-    result["warnings"] = list(analysis.warnings) + [f"set-up: {warning}" for warning in setup.warnings]
-    return result
+    return add_startup_check(protocol.result(), analysis.poses, analysis.warnings)
 
 
 def run_hold_live(

@@ -225,6 +225,16 @@ def startup_report(poses: PoseSequence, posture: str = "auto", seconds: float = 
     return check_poses(first_seconds(poses, seconds), posture=posture, source="start of session")
 
 
+def add_startup_check(result: dict[str, Any], poses: PoseSequence, warnings: list[str],
+                      posture: str = "auto") -> dict[str, Any]:
+    """A protocol result with the start-of-session check: ``setup``, and ``warnings`` = the
+    analysis' ``warnings`` followed by each failed check as ``set-up: ...``."""
+    setup = startup_report(poses, posture=posture)
+    result["setup"] = setup.to_dict()
+    result["warnings"] = list(warnings) + [f"set-up: {warning}" for warning in setup.warnings]
+    return result
+
+
 # --- the checks ------------------------------------------------------------------------
 
 

@@ -20,7 +20,7 @@ from hamflex.norms import SEXES
 from hamflex.outputs.files import write_json
 from hamflex.protocols.base import samples_from_series
 from hamflex.protocols.test90 import SCHEMA_VERSION, TEST_NAME, Test90Protocol, Test90Settings
-from hamflex.setup_check import startup_report
+from hamflex.setup_check import add_startup_check
 
 SIDE_CHOICES = ("left", "right", "both")
 RESULT_FILE = "test90.json"
@@ -55,10 +55,7 @@ def score_analysis(analysis: AnalysisResult, protocol: Test90Protocol, photo: bo
     result["mode"] = "photo" if photo else "video"
     result["frames"] = analysis.frames
     result["frames_with_person"] = analysis.frames_with_pose
-    setup = startup_report(analysis.poses, posture="lying")
-    result["setup"] = setup.to_dict()
-    result["warnings"] = list(analysis.warnings) + [f"set-up: {warning}" for warning in setup.warnings]
-    return result
+    return add_startup_check(result, analysis.poses, analysis.warnings, posture="lying")
 
 
 def empty_result(source: str | Path, reason: str) -> dict[str, Any]:
