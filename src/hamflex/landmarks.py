@@ -24,6 +24,11 @@ NOSE = INDEX["nose"]
 SIDES = ("left", "right")
 
 
+def other_side(side: str) -> str:
+    """``left`` ↔ ``right``."""
+    return "right" if side == "left" else "left"
+
+
 def side_index(side: str, joint: str) -> int:
     """Index of ``joint`` (shoulder, hip, knee, ankle, heel, foot_index, ...) on ``side``."""
     return INDEX[f"{side}_{joint}"]

@@ -11,15 +11,10 @@ from __future__ import annotations
 import numpy as np
 
 from hamflex.geometry import hide_unseen
-from hamflex.landmarks import SIDES, side_index
+from hamflex.landmarks import SIDES, other_side, side_index
 
 # Thighs shorter than this (pixels or metres) cannot scale a distance: the ratio is NaN.
 _MIN_THIGH_LENGTH = 1e-6
-
-
-def other_side(side: str) -> str:
-    """``left`` ↔ ``right``."""
-    return "right" if side == "left" else "left"
 
 
 def ankle_to_other_knee_ratio(points: np.ndarray, side: str) -> np.ndarray:

@@ -29,12 +29,12 @@ from typing import Any
 import platformdirs
 
 from hamflex.errors import InputError
+from hamflex.landmarks import SIDES
 from hamflex.norms import load_norms
 from hamflex.outputs.files import json_ready
 
 DB_ENV_VAR = "HAMFLEX_DB"
 KINDS = ("test90", "hold")
-SIDES = ("left", "right")
 BUSY_TIMEOUT_S = 30.0
 WAL_RETRY_S = 0.01
 

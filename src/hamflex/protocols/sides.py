@@ -20,9 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from hamflex.geometry import trunk_direction
-from hamflex.landmarks import NOSE, side_index
-
-OTHER_SIDE = {"left": "right", "right": "left"}
+from hamflex.landmarks import NOSE, other_side, side_index
 
 # Depth differences (metres) smaller than this do not say which leg is nearer.
 MIN_DEPTH_GAP_M = 0.03
@@ -102,4 +100,4 @@ def name_tested_side(right_facing_score: float, near: bool | None) -> tuple[str 
     facing = "right" if right_facing_score > 0 else "left"
     if near is None:
         return facing, "assumed the tested leg is the one nearest the camera"
-    return (facing if near else OTHER_SIDE[facing]), ("near leg" if near else "far leg")
+    return (facing if near else other_side(facing)), ("near leg" if near else "far leg")

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from hamflex.geometry import trunk_direction
-from hamflex.landmarks import side_index
+from hamflex.landmarks import SIDES, other_side, side_index
 from hamflex.norms import Norms, load_norms
 from hamflex.protocols.base import (
     CUE_DONE,
@@ -34,7 +34,6 @@ from hamflex.protocols.base import (
     FrameSample,
 )
 from hamflex.protocols.sides import (
-    OTHER_SIDE,
     leg_depth_m,
     name_tested_side,
     right_side_facing_score,
@@ -43,7 +42,6 @@ from hamflex.protocols.sides import (
 
 SCHEMA_VERSION = 1
 TEST_NAME = "90-90"
-LEGS = ("left", "right")
 _FRAME_SLACK_S = 0.02  # timestamps are whole milliseconds: allow for rounding in durations
 MIN_LYING_S = 1.0  # shorter "lying" moments (a detection glitch, a fall) are not reported as lying
 
@@ -110,12 +108,12 @@ def frame_features(sample: FrameSample) -> FrameFeatures | None:
     if not sample.detected:
         return None
     angles = sample.angles_deg
-    hips = {leg: angles.get(f"{leg}_hip_flexion_deg", float("nan")) for leg in LEGS}
+    hips = {leg: angles.get(f"{leg}_hip_flexion_deg", float("nan")) for leg in SIDES}
     finite = {leg: value for leg, value in hips.items() if np.isfinite(value)}
     if not finite:
         return None
     raised = max(finite, key=finite.get)
-    other = OTHER_SIDE[raised]
+    other = other_side(raised)
     points = np.asarray(sample.landmarks_px, dtype=np.float64)
     hip_i, knee_i, ankle_i = (side_index(raised, j) for j in ("hip", "knee", "ankle"))
     trunk_px = float(np.linalg.norm(trunk_direction(points)))
@@ -290,7 +288,7 @@ class Test90Protocol:
 
     def switch_side(self) -> None:
         """Live key ``s``: the next trials are the other side (a forced side flips too)."""
-        self._current_side = OTHER_SIDE[self._current_side] if self._current_side else "right"
+        self._current_side = other_side(self._current_side) if self._current_side else "right"
         if self._forced_side:
             self._forced_side = self._current_side
             self._expected = [self._forced_side]
