@@ -39,10 +39,10 @@ from hamflex.filters import OneEuroBank
 from hamflex.landmarks import LANDMARK_NAMES, NUM_LANDMARKS, SIDES
 from hamflex.outputs.files import write_json
 from hamflex.outputs.overlay import draw_angle_labels, draw_skeleton, draw_text_lines
-from hamflex.outputs.tables import CSV_COLUMNS, VISIBILITY_COLUMNS, CsvSink
+from hamflex.outputs.tables import CSV_COLUMNS, CsvSink, angle_row
 from hamflex.pose import PoseFrame
 from hamflex.protocols.base import Feedback, FrameProtocol, FrameSample
-from hamflex.series import DEFAULT_MIN_VISIBILITY, leg_visibility, smoothed_name
+from hamflex.series import DEFAULT_MIN_VISIBILITY, leg_visibility
 from hamflex.setup_check import STARTUP_CHECK_S, SetupCheckProtocol
 
 ENDINGS = ("finished", "quit", "interrupted", "camera_lost", "error")
@@ -223,17 +223,6 @@ def _landmark_row(row_index: int, capture_index: int, pose: PoseFrame, paused: b
     return row
 
 
-def _angle_row(row_index: int, pose: PoseFrame, sample: FrameSample, raw: dict[str, float],
-               smoothed: dict[str, float]) -> dict:
-    row: dict[str, object] = {"frame": row_index, "timestamp_ms": pose.timestamp_ms, "detected": int(pose.detected)}
-    for name, value in raw.items():
-        row[name] = value
-        row[smoothed_name(name)] = smoothed[name]
-    for side, column in zip(SIDES, VISIBILITY_COLUMNS):
-        row[column] = sample.leg_visibility[side]
-    return row
-
-
 class _VideoRecorder:
     """The raw frames of the session as MP4, encoded on a background thread."""
 
@@ -281,7 +270,8 @@ class SessionRecorder:
               smoothed: dict[str, float], paused: bool, action: str | None) -> None:
         self._video.write(frame.bgr)
         self._landmarks.write_row(_landmark_row(self.rows, frame.frame_index, pose, paused, action))
-        self._angles.write_row(_angle_row(self.rows, pose, sample, raw, smoothed))
+        self._angles.write_row(angle_row(self.rows, pose.timestamp_ms, pose.detected, raw, smoothed,
+                                         sample.leg_visibility))
         self.rows += 1
 
     def close(self, result: LiveSessionResult) -> dict[str, Path]:

@@ -57,22 +57,29 @@ class CsvSink:
         self._handle.close()
 
 
+def angle_row(frame: int, timestamp_ms: int, detected: bool, raw: Mapping[str, float],
+              smoothed: Mapping[str, float], leg_visibility: Mapping[str, float]) -> dict[str, object]:
+    """One frame's CSV row: offline (from an AngleSeries) and live (``--record``) alike."""
+    row: dict[str, object] = {"frame": int(frame), "timestamp_ms": int(timestamp_ms), "detected": int(detected)}
+    for name in ANGLE_COLUMNS:
+        row[name] = float(raw[name])
+        row[smoothed_name(name)] = float(smoothed[name])
+    for side in SIDES:
+        row[f"{side}_leg_visibility"] = float(leg_visibility[side])
+    return row
+
+
 def angle_rows(angles: AngleSeries, frame_index) -> list[dict[str, object]]:
     """One dictionary per frame with every CSV column."""
-    rows = []
-    for i in range(len(angles)):
-        row: dict[str, object] = {
-            "frame": int(frame_index[i]),
-            "timestamp_ms": int(angles.timestamp_ms[i]),
-            "detected": int(angles.detected[i]),
-        }
-        for name in ANGLE_COLUMNS:
-            row[name] = float(angles.raw[name][i])
-            row[smoothed_name(name)] = float(angles.smoothed[name][i])
-        for side in SIDES:
-            row[f"{side}_leg_visibility"] = float(angles.leg_visibility[side][i])
-        rows.append(row)
-    return rows
+    return [
+        angle_row(
+            frame_index[i], angles.timestamp_ms[i], angles.detected[i],
+            {name: angles.raw[name][i] for name in ANGLE_COLUMNS},
+            {name: angles.smoothed[name][i] for name in ANGLE_COLUMNS},
+            {side: angles.leg_visibility[side][i] for side in SIDES},
+        )
+        for i in range(len(angles))
+    ]
 
 
 def write_angles_csv(path: Path, angles: AngleSeries, frame_index) -> Path:

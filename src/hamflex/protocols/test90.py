@@ -17,7 +17,7 @@ Thresholds and their reasons: ``docs/test90.md``.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
