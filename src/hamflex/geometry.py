@@ -76,7 +76,7 @@ def knee_flexion_deg(hip: np.ndarray, knee: np.ndarray, ankle: np.ndarray) -> np
     return flexion_deg(hip, knee, ankle)
 
 
-def _pair_midpoint(points: np.ndarray, joint: str) -> np.ndarray:
+def pair_midpoint(points: np.ndarray, joint: str) -> np.ndarray:
     """Midpoint of the left and right ``joint``; the visible one alone when the other is NaN."""
     pair = np.stack([points[..., side_index(side, joint), :] for side in SIDES], axis=0)
     with warnings.catch_warnings():
@@ -87,7 +87,7 @@ def _pair_midpoint(points: np.ndarray, joint: str) -> np.ndarray:
 def trunk_direction(points: np.ndarray) -> np.ndarray:
     """Direction of the trunk's midline, mid-hip → mid-shoulder, for ``(..., 33, D)`` points."""
     points = _as_float(points)
-    return _pair_midpoint(points, "shoulder") - _pair_midpoint(points, "hip")
+    return pair_midpoint(points, "shoulder") - pair_midpoint(points, "hip")
 
 
 def segment_to_horizontal_deg(start: np.ndarray, end: np.ndarray, vertical_axis: int = 1) -> np.ndarray:

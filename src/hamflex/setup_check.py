@@ -32,7 +32,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from hamflex.geometry import knee_flexion_deg, trunk_direction
+from hamflex.geometry import knee_flexion_deg, pair_midpoint, trunk_direction
 from hamflex.landmarks import INDEX, SIDES, side_index
 from hamflex.outputs.files import write_json
 from hamflex.series import DEFAULT_MIN_VISIBILITY, PoseSequence, leg_visibility
@@ -167,12 +167,6 @@ def view_deviation_deg(landmarks_px: np.ndarray, world_m: np.ndarray) -> np.ndar
         return np.nanmean([from_widths, from_depth], axis=0)
 
 
-def _midpoint(points: np.ndarray, pair: tuple[int, int]) -> np.ndarray:
-    with _warnings.catch_warnings():
-        _warnings.simplefilter("ignore", RuntimeWarning)
-        return np.nanmean(points[..., list(pair), :], axis=-2)
-
-
 def body_lean_deg(landmarks_px: np.ndarray, posture: str) -> np.ndarray:
     """Per frame, the signed lean in the picture of a line that is vertical or horizontal in
     the room, degrees: what a rolled camera shows.
@@ -183,10 +177,10 @@ def body_lean_deg(landmarks_px: np.ndarray, posture: str) -> np.ndarray:
     """
     points = np.asarray(landmarks_px, dtype=np.float64)
     if posture == "standing":
-        delta = _midpoint(points, _SHOULDERS) - _midpoint(points, _ANKLES)
+        delta = pair_midpoint(points, "shoulder") - pair_midpoint(points, "ankle")
         return np.degrees(np.arctan2(delta[..., 0], -delta[..., 1]))
-    start, end = (_HIPS, _SHOULDERS) if posture == "lying" else (_HIPS, _ANKLES)
-    delta = _midpoint(points, end) - _midpoint(points, start)
+    end = "shoulder" if posture == "lying" else "ankle"
+    delta = pair_midpoint(points, end) - pair_midpoint(points, "hip")
     delta = np.where(delta[..., :1] < 0, -delta, delta)  # point rightwards
     return np.degrees(np.arctan2(-delta[..., 1], delta[..., 0]))
 
@@ -245,9 +239,9 @@ def _elevation_deg(delta: np.ndarray) -> float:
 def guess_posture(landmarks_px: np.ndarray) -> str:
     """Standing (trunk and legs upright), seated (trunk upright, legs not) or lying."""
     points = np.asarray(landmarks_px, dtype=np.float64)
-    if _elevation_deg(_midpoint(points, _SHOULDERS) - _midpoint(points, _HIPS)) < 45:
+    if _elevation_deg(trunk_direction(points)) < 45:
         return "lying"
-    return "standing" if _elevation_deg(_midpoint(points, _ANKLES) - _midpoint(points, _HIPS)) >= 45 else "seated"
+    return "standing" if _elevation_deg(pair_midpoint(points, "ankle") - pair_midpoint(points, "hip")) >= 45 else "seated"
 
 
 def _near_side(poses: PoseSequence) -> str | None:
