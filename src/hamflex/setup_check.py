@@ -73,7 +73,6 @@ FRAMING_LANDMARKS = (
 _FRAMING = [INDEX[name] for name in FRAMING_LANDMARKS]
 _SHOULDERS = (INDEX["left_shoulder"], INDEX["right_shoulder"])
 _HIPS = (INDEX["left_hip"], INDEX["right_hip"])
-_ANKLES = (INDEX["left_ankle"], INDEX["right_ankle"])
 POSTURES = ("standing", "seated", "lying")
 
 
