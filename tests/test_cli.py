@@ -79,6 +79,7 @@ def test_duplicate_stems_get_distinct_output_folders(tmp_path):
     from pathlib import Path
 
     assert output_names([Path("a/1.jpg"), Path("b/1.jpg"), Path("c/clip.mp4")]) == ["a_1", "b_1", "clip"]
+    assert output_names([Path("a/1.jpg"), Path("a/1.png")]) == ["a_1_jpg", "a_1_png"]
 
 
 def test_unwritable_output_folder_fails_fast_with_one_line(tmp_path, model_path, shared_dir):

@@ -275,3 +275,19 @@ def test_check_setup_command_live_from_a_file(shared_dir, model_path, tmp_path):
                                     "--out", str(tmp_path)])
     assert done.exit_code == 0, done.output
     assert "PASS  view" in done.output and "set-up OK" in done.output
+
+
+def test_roll_is_not_blamed_on_movement_for_a_single_photo():
+    from hamflex.setup_check import check_roll
+
+    one_frame = check_roll(float("nan"), "lying", frames_seen=1)
+    assert one_frame.passed is None and "1 frame" in one_frame.message and "moved" not in one_frame.message
+
+
+def test_check_setup_guesses_the_posture_by_default():
+    from typer.testing import CliRunner
+
+    from hamflex.cli import app
+
+    shown = CliRunner().invoke(app, ["check-setup", "--help"], env={"COLUMNS": "200"})
+    assert "[default: auto]" in shown.stdout

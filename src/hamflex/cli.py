@@ -133,12 +133,18 @@ RecordOption = Annotated[
 
 
 def output_names(paths: list[Path]) -> list[str]:
-    """One output folder name per input: the file's stem, prefixed by its folder when two
-    inputs share a stem (``a/1.jpg`` and ``b/1.jpg`` → ``a_1`` and ``b_1``)."""
-    stems = [path.stem for path in paths]
-    return [
-        f"{path.parent.name}_{path.stem}" if stems.count(path.stem) > 1 else path.stem for path in paths
-    ]
+    """One distinct output folder name per input: the file's stem; where stems clash, the
+    parent folder is prefixed (``a/1.jpg``, ``b/1.jpg`` → ``a_1``, ``b_1``), then the
+    suffix appended (``1.jpg``, ``1.png`` → ``..._1_jpg``, ``..._1_png``)."""
+    def clashing(names: list[str]) -> set[str]:
+        return {name for name in names if names.count(name) > 1}
+
+    names = [path.stem for path in paths]
+    for widen in (lambda path: f"{path.parent.name}_{path.stem}",
+                  lambda path: f"{path.parent.name}_{path.stem}_{path.suffix.lstrip('.')}"):
+        clash = clashing(names)
+        names = [widen(path) if name in clash else name for path, name in zip(paths, names)]
+    return names
 
 
 @app.command()
@@ -159,6 +165,10 @@ def analyze(
     from hamflex.analysis import analyze_video
 
     first_failure = 0
+    unique_videos = list(dict.fromkeys(videos))  # the same file given twice is analysed once
+    if len(unique_videos) < len(videos):
+        print("hamflex: warning: a file given more than once is analysed once", file=sys.stderr)
+    videos = unique_videos
     names = output_names(videos)
     for video, name in zip(videos, names):
         try:
@@ -550,8 +560,9 @@ def check_setup_command(
         Optional[float], typer.Option("--seconds", min=0.5, help="Check only the first seconds (live default 5).")
     ] = None,
     posture: Annotated[
-        PostureChoice, typer.Option("--posture", help="What the person does during the check.")
-    ] = PostureChoice.standing,
+        PostureChoice,
+        typer.Option("--posture", help="What the person does during the check; auto tells standing, seated and lying apart."),
+    ] = PostureChoice.auto,
     camera_profile: CameraProfileOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     display: DisplayOption = True,

@@ -273,7 +273,10 @@ def check_view(deviation_deg: float) -> tuple[str, CheckResult]:
     return view, CheckResult("view", False, deviation_deg, "deg", message, advice)
 
 
-def check_roll(lean_deg: float, posture: str) -> CheckResult:
+def check_roll(lean_deg: float, posture: str, frames_seen: int | None = None) -> CheckResult:
+    if frames_seen is not None and frames_seen < MIN_STEADY_FRAMES:
+        return CheckResult("roll", None, None, "deg", f"camera roll cannot be judged from {frames_seen} frame(s)",
+                           "check the set-up on a few seconds of video of the person holding still")
     if not np.isfinite(lean_deg):
         what = "stand still and upright, knees straight," if posture == "standing" else f"stay still ({posture})"
         return CheckResult("roll", None, None, "deg", "camera roll could not be judged: the person moved",
@@ -401,7 +404,7 @@ def check_poses(
     checks = (
         check_detection(poses),
         view_check,
-        check_roll(steady_lean_deg(lean[detected]), posture),
+        check_roll(steady_lean_deg(lean[detected]), posture, int(detected.sum())),
         check_framing(poses, posture),
         check_visibility(poses, near_side),
         check_light(person_luma, frame_luma),
@@ -481,7 +484,7 @@ def check_setup_live(
     out_dir: str | Path,
     *,
     seconds: float = 5.0,
-    posture: str = "standing",
+    posture: str = "auto",
     camera_profile=None,
     display: bool = True,
     model: str | Path | None = None,
