@@ -242,6 +242,22 @@ def record_for_person(kind: str, person: Optional[str], result: dict, source: st
     print(f"hamflex: recorded as session {session_id} of {person.strip()} in the history", file=sys.stderr)
 
 
+@contextlib.contextmanager
+def recorded_if_interrupted(kind: str, person: Optional[str], result_file: Path, source: str,
+                            db: Optional[Path]) -> Iterator[None]:
+    """On Ctrl-C, still record in the history what the protocol saved (a trial, valid seconds)."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        if person is not None and result_file.is_file():
+            import json
+
+            partial = json.loads(result_file.read_text(encoding="utf-8"))
+            if partial.get("trials") or partial.get("valid_seconds_total"):
+                record_for_person(kind, person, partial, source, db)
+        raise
+
+
 def exit_if_camera_lost(result: dict, out: Path) -> None:
     """A live session whose camera was lost was saved and summarized; still exit 6 to say so."""
     if result.get("ended_by") == "camera_lost":
@@ -396,7 +412,8 @@ def test90(
     check_person(person)
     side_name = side.value if side else None
     sex_name = sex.value if sex else None
-    with reported_errors(verbose, saved_to=out):
+    source = str(recording or f"camera {camera}")
+    with reported_errors(verbose, saved_to=out), recorded_if_interrupted("test90", person, out / "test90.json", source, db):
         if camera is not None:
             protocol = make_protocol(side_name, trials, sex_name, hip_tolerance)
             result = run_test90_live(
@@ -416,7 +433,7 @@ def test90(
         if camera is None:  # live sessions warned as they went
             for warning in result.get("warnings", []):
                 print(f"hamflex: warning: {warning}", file=sys.stderr)
-        record_for_person("test90", person, result, str(recording or f"camera {camera}"), db)
+        record_for_person("test90", person, result, source, db)
         exit_if_camera_lost(result, out)
 
 
@@ -473,7 +490,8 @@ def hold(
     if (video is None) == (camera is None):
         raise typer.BadParameter("give either a VIDEO or --camera, not both or neither")
     check_person(person)
-    with reported_errors(verbose, saved_to=out):
+    source = str(video or f"camera {camera}")
+    with reported_errors(verbose, saved_to=out), recorded_if_interrupted("hold", person, out / "hold.json", source, db):
         entry = get_stretch(stretch)
         if camera is not None:
             print(f"hamflex: safety: {SAFETY_ADVICE}", file=sys.stderr, flush=True)  # before stretching starts
@@ -494,7 +512,7 @@ def hold(
             )
         typer.echo(json.dumps(json_ready(result), indent=2, ensure_ascii=False) if json_output
                    else format_hold_summary(result))
-        record_for_person("hold", person, result, str(video or f"camera {camera}"), db)
+        record_for_person("hold", person, result, source, db)
         exit_if_camera_lost(result, out)
 
 
