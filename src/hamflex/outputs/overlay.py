@@ -22,11 +22,22 @@ def _scale(image: np.ndarray) -> float:
     return max(image.shape[0], image.shape[1]) / 1000.0
 
 
+def _font(image: np.ndarray, scale: float) -> tuple[float, int]:
+    """OpenCV font scale and thickness for ``image``; small frames keep readable text."""
+    font_scale = 0.6 * scale * max(_scale(image), 0.8)
+    return font_scale, max(1, int(round(2 * font_scale)))
+
+
+def text_width_px(image: np.ndarray, text: str, scale: float = 1.0) -> int:
+    """How wide :func:`put_text` draws ``text`` on ``image``."""
+    font_scale, thickness = _font(image, scale)
+    return cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, font_scale, thickness)[0][0]
+
+
 def put_text(image: np.ndarray, text: str, origin: tuple[int, int], scale: float = 1.0,
              color: tuple[int, int, int] = TEXT_BGR) -> None:
     """Text with a dark outline, readable on any background; scaled to the image size."""
-    font_scale = 0.6 * scale * max(_scale(image), 0.5)
-    thickness = max(1, int(round(2 * font_scale)))
+    font_scale, thickness = _font(image, scale)
     # The outline is the text itself shifted diagonally, at the same thickness: OpenCV 5
     # draws its fonts bold from thickness 2 (wider glyphs), so a thicker copy would not line up.
     shift = max(1, thickness)
@@ -57,19 +68,27 @@ def draw_skeleton(image_bgr: np.ndarray, landmarks_px: np.ndarray, visibility: n
 
 
 def draw_angle_labels(image_bgr: np.ndarray, landmarks_px: np.ndarray, angles: Mapping[str, float]) -> None:
-    """Label each hip and knee with its flexion (image plane) next to the joint."""
-    offset = int(12 * max(_scale(image_bgr), 0.5))
+    """Label each hip and knee with its flexion (image plane) next to the joint: left-side
+    labels above and to the left, right-side ones below and to the right, so the two legs'
+    labels never cover each other when a side view puts their joints together."""
+    offset = int(14 * max(_scale(image_bgr), 0.8))
     for side, color in zip(SIDES, (LEFT_BGR, RIGHT_BGR)):
         for joint, key in (("hip", "hip_flexion_deg"), ("knee", "knee_flexion_deg")):
             value = angles.get(f"{side}_{key}", math.nan)
             point = landmarks_px[side_index(side, joint)]
-            if math.isfinite(value) and np.isfinite(point).all():
-                put_text(image_bgr, f"{side[0].upper()} {joint} {value:.0f}", (int(point[0]) + offset, int(point[1]) - offset), 0.8, color)
+            if not (math.isfinite(value) and np.isfinite(point).all()):
+                continue
+            text = f"{side[0].upper()} {joint} {value:.0f}"
+            if side == "left":
+                origin = (int(point[0]) - offset - text_width_px(image_bgr, text), int(point[1]) - offset)
+            else:
+                origin = (int(point[0]) + offset, int(point[1]) + 2 * offset)
+            put_text(image_bgr, text, origin, 1.0, color)
 
 
 def draw_text_lines(image_bgr: np.ndarray, lines: Sequence[str], corner: str = "top-left") -> None:
     """Stack lines of text in a corner (guidance, counters, HUD)."""
-    step = int(32 * max(_scale(image_bgr), 0.5))
+    step = int(32 * max(_scale(image_bgr), 0.8))
     x = step // 2
     if corner == "top-left":
         y0 = step
