@@ -27,3 +27,20 @@ def test_white_text_on_white_is_still_visible():
     image = np.full((80, 700, 3), 255, np.uint8)
     put_text(image, "position right", (10, 50))
     assert (image.max(axis=2) < 60).sum() > 100
+
+
+def test_left_and_right_labels_do_not_cover_each_other_in_a_side_view():
+    """Side-on, both hips (and knees) project to nearly the same pixel: the labels go to
+    opposite sides of the joint."""
+    from hamflex.landmarks import NUM_LANDMARKS, side_index
+    from hamflex.outputs.overlay import draw_angle_labels
+
+    image = np.zeros((480, 640, 3), np.uint8)
+    points = np.full((NUM_LANDMARKS, 2), np.nan, np.float32)
+    for side in ("left", "right"):
+        points[side_index(side, "hip")] = (320, 240)
+    draw_angle_labels(image, points, {"left_hip_flexion_deg": 10.0, "right_hip_flexion_deg": 20.0})
+    drawn = image.max(axis=2) > 0
+    left_half, right_half = drawn[:, :320], drawn[:, 320:]
+    assert left_half[:240].any() and not left_half[240:].any()  # left label: up and to the left
+    assert right_half[240:].any() and not right_half[:240].any()  # right label: down and to the right
