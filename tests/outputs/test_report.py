@@ -383,3 +383,95 @@ def test_history_command_with_an_empty_database(tmp_path):
     shown = hamflex("history", "--db", str(tmp_path / "new.sqlite3"))
     assert shown.exit_code == 0
     assert "no sessions recorded" in shown.stdout
+
+
+# ------------------------------------------------------------- live sessions and photos
+PHOTO = "photos/free-exercise-db/Lying_Hamstring/1.jpg"
+
+
+def page_text(report: Path) -> str:
+    """The report's visible text (tags, styles and image data stripped)."""
+    page = re.sub(r"<style>.*?</style>", " ", report.read_text(encoding="utf-8"), flags=re.S)
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split())
+
+
+@pytest.fixture(scope="module")
+def live_dirs(shared_dir, model_path, tmp_path_factory) -> tuple[Path, Path]:
+    """(output folder, --record folder) of a real live 90-90 session fed the synthetic clip."""
+    from hamflex.live import run_live_session
+    from hamflex.protocols.test90 import Test90Protocol
+
+    root = tmp_path_factory.mktemp("live")
+    run_live_session(str(shared_dir / CLIP), Test90Protocol(), root / "out", display=False, audio=False,
+                     record=root / "record", model=model_path)
+    return root / "out", root / "record"
+
+
+def test_report_of_a_live_output_folder_uses_the_recorded_angle_table(live_dirs):
+    out, record = live_dirs
+    inputs = find_inputs(out)  # out holds only live_session.json and test90.json
+    report = write_report(out)
+    assert [r.name for r in inputs.recordings] == [record.name]
+    frames = len(read_angles_csv(record / "angles.csv")["timestamp_ms"])
+    text = page_text(report)
+    assert report.read_text(encoding="utf-8").count('src="data:image/png') == 1
+    assert "No angle table" not in text and "was not recorded" not in text
+    assert f"every frame ({frames})" in text or f"of {frames})" in text
+
+
+def test_report_of_a_record_folder_is_a_live_session_report(live_dirs):
+    _, record = live_dirs
+    session = json.loads((record / "session.json").read_text(encoding="utf-8"))
+    inputs = find_inputs(record)
+    assert inputs.kind == "test90" and inputs.result == session["protocol_result"]
+    method = method_texts(inputs)
+    assert "One-Euro" in method["smoothing"] and "Butterworth" not in method["smoothing"]
+    assert "was not recorded" not in method["detection"]
+    text = page_text(write_report(record))
+    assert "no summary.json" in text and "from angles.csv" in text  # computed, and says so
+    assert re.search(r"\d+ frames, \d+\.\d s", text)
+    assert "grey = no person" not in text  # the mannequin is found in every frame: nothing grey is drawn
+
+
+def test_a_record_folder_without_a_protocol_result_gets_angle_statistics_from_the_table(live_dirs, tmp_path):
+    _, record = live_dirs
+    copy = tmp_path / "record"
+    shutil.copytree(record, copy)
+    (copy / "session.json").write_text(json.dumps({"ended_by": "quit"}), encoding="utf-8")
+    inputs = find_inputs(copy)
+    assert inputs.kind == "analyze"
+    columns = read_angles_csv(copy / "angles.csv")
+    deficit = [v for v in columns["right_knee_extension_deficit_smoothed_deg"] if np.isfinite(v)]
+    stats = inputs.recordings[0].summary["angles"]["right_knee_extension_deficit_deg"]
+    assert stats["min"] == min(deficit) and stats["max"] == max(deficit)
+    text = page_text(write_report(copy))
+    assert f"{min(deficit):.1f}°" in text and "–" not in text.split("Result", 1)[1].split("Angles over time")[0]
+    assert "One-Euro" in text
+
+
+def test_photo_report_shows_the_angles_not_a_time_plot(shared_dir, model_path, tmp_path):
+    out = tmp_path / "photo"
+    completed = hamflex("test90", str(shared_dir / PHOTO), "-o", str(out), "--model", str(model_path))
+    assert completed.exit_code in (0, 1), completed.stderr
+    report = write_report(out)
+    text = page_text(report)
+    assert 'src="data:image/png' not in report.read_text(encoding="utf-8")
+    assert "Angles over time" not in text and "Angles in the photo" in text
+    assert "0.0–0.0 s" not in text and "still for at least 0.5 s" not in text
+    assert "From a photo" in text and "not smoothed" in text
+    assert re.search(r"right_knee_extension_deficit_deg \d+\.\d°", text)
+
+
+def test_photo_report_shows_the_overlay_image(shared_dir, model_path, tmp_path):
+    out = tmp_path / "photo"
+    completed = hamflex("analyze", str(shared_dir / PHOTO), "-o", str(out), "--overlay", "--model", str(model_path))
+    assert completed.exit_code == 0, completed.stderr
+    page = write_report(out).read_text(encoding="utf-8")
+    assert page.count('src="data:image/png') == 1 and "detected skeleton" in page
+    assert "Angles over time" not in page_text(out / "report.html")
+
+
+def test_card_titles_show_file_names_as_they_are(analyzed_dir):
+    page = write_report(analyzed_dir).read_text(encoding="utf-8")
+    assert f'<div class="label">{Path(CLIP).stem}</div>' in page
+    assert "capitalize" not in page

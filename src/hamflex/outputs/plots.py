@@ -11,6 +11,7 @@ import io
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,15 @@ SPAN_STYLES = {
     "unfinished rep": {"color": "#d62728", "alpha": 0.18, "hatch": "//"},
     "no person": {"color": "#7f7f7f", "alpha": 0.2},
 }
+# What each kind of shading means, for captions that describe only what a plot draws.
+SPAN_CAPTIONS = {
+    "valid trial": "green = valid trial",
+    "invalid trial": "red hatched = rejected trial",
+    "completed rep": "green = completed rep",
+    "unfinished rep": "red hatched = unfinished rep",
+    "no person": "grey = no person detected",
+}
+SINGLE_SESSION_MARGIN = timedelta(days=3)  # the trend's date range around a lone session
 PANELS = (("hip_flexion", "Hip flexion (°)"), ("knee_extension_deficit", "Knee extension deficit (°)"))
 
 
@@ -96,14 +106,25 @@ def _column(columns: Mapping[str, Sequence[float]], name: str) -> np.ndarray | N
     return None
 
 
+def drawn_spans(columns: Mapping[str, Sequence[float]], spans: Sequence[Span] = ()) -> list[Span]:
+    """Every span :func:`angle_figure` shades: the given ones plus the frames without a person."""
+    time_s = np.asarray(columns["timestamp_ms"], dtype=float) / 1000.0
+    detected = np.asarray(columns.get("detected", np.ones_like(time_s)), dtype=float) > 0
+    return [*spans, *undetected_spans(time_s, detected)]
+
+
+def span_caption(spans: Sequence[Span]) -> str:
+    """What the shading of these spans means, e.g. "green = valid trial, grey = no person detected"."""
+    return ", ".join(SPAN_CAPTIONS[kind] for kind in dict.fromkeys(span.kind for span in spans))
+
+
 def angle_figure(columns: Mapping[str, Sequence[float]], spans: Sequence[Span] = (), title: str = "") -> Figure:
     """Hip flexion and knee extension deficit of both legs over time, spans shaded.
 
     ``columns`` is an angles.csv table as read by :func:`hamflex.outputs.tables.read_angles_csv`.
     """
     time_s = np.asarray(columns["timestamp_ms"], dtype=float) / 1000.0
-    detected = np.asarray(columns.get("detected", np.ones_like(time_s)), dtype=float) > 0
-    shaded = [*spans, *undetected_spans(time_s, detected)]
+    shaded = drawn_spans(columns, spans)
     figure = Figure(figsize=(7, 5.2), layout="constrained")
     axes = figure.subplots(len(PANELS), 1, sharex=True)
     marker = "o" if len(time_s) < 20 else None
@@ -137,15 +158,18 @@ def angle_figure(columns: Mapping[str, Sequence[float]], spans: Sequence[Span] =
 
 def trend_figure(trends: Sequence[SideTrend], title: str = "") -> Figure:
     """Knee extension deficit per side over sessions; the band is the first session ± MDC95:
-    a later point outside it is a real change, inside it is within measurement error."""
+    a later point outside it is a real change, inside it is within measurement error. The band
+    spans the whole visible date range; a lone session gets a few days either side."""
     figure = Figure(figsize=(7, 4.2), layout="constrained")
     ax = figure.subplots()
     for trend in trends:
         color = SIDE_COLORS.get(trend.side, "#333333")
         ax.plot(trend.times, trend.deficits_deg, color=color, marker="o", linewidth=1.6, label=trend.side)
-        ends = (trend.times[0], trend.times[-1]) if len(trend.times) > 1 else (trend.times[0],) * 2
-        ax.fill_between(ends, trend.first_deg - trend.mdc_deg, trend.first_deg + trend.mdc_deg, color=color,
-                        alpha=0.15, linewidth=0, label=f"{trend.side}: first ± MDC {trend.mdc_deg:.1f}°")
+        ax.axhspan(trend.first_deg - trend.mdc_deg, trend.first_deg + trend.mdc_deg, color=color,
+                   alpha=0.15, linewidth=0, label=f"{trend.side}: first ± MDC {trend.mdc_deg:.1f}°")
+    times = [time for trend in trends for time in trend.times]
+    if times and min(times) == max(times):
+        ax.set_xlim(times[0] - SINGLE_SESSION_MARGIN, times[0] + SINGLE_SESSION_MARGIN)
     locator = AutoDateLocator()
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))

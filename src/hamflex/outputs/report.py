@@ -1,7 +1,9 @@
 """``report.html``: one self-contained page (plots embedded) for any hamflex output directory.
 
 Works for ``analyze`` output (``DIR/<stem>/angles.csv`` + ``summary.json``, one or several),
-``test90`` (``test90.json``) and ``hold`` (``hold.json``). The key result comes first, then
+``test90`` (``test90.json``) and ``hold`` (``hold.json``), live sessions (``live_session.json``
+naming the recorded angles.csv) and a live ``--record`` folder itself (``session.json`` +
+``angles.csv``; statistics computed from the table). The key result comes first, then
 the plots with trials / holds / faults shaded, the trial table, quality warnings, the camera
 set-up and how the numbers were computed. Everything users typed (names, notes) is escaped
 by Jinja's autoescaping.
@@ -13,6 +15,7 @@ import base64
 import inspect
 import json
 import math
+import statistics
 import shutil
 import subprocess
 import tempfile
@@ -29,12 +32,15 @@ from hamflex.filters import ZeroPhaseLowPass
 from hamflex.norms import load_norms
 from hamflex.outputs import history
 from hamflex.outputs.files import atomic_write
-from hamflex.outputs.plots import Span, angle_figure, figure_bytes, spans_from_hold, spans_from_test90, trend_figure
+from hamflex.outputs.plots import (Span, angle_figure, drawn_spans, figure_bytes, span_caption, spans_from_hold,
+                                   spans_from_test90, trend_figure)
 from hamflex.outputs.tables import read_angles_csv
 from hamflex.series import AngleSeries
 
 REPORT_NAME = "report.html"
 LIVE_SESSION_FILE = "live_session.json"
+RECORD_SESSION_FILE = "session.json"  # written into a live --record folder
+OVERLAY_IMAGE = "overlay.png"  # a photo's overlay (analyze/test90 --overlay)
 # The gap the offline angle series bridges before smoothing (AngleSeries.from_poses' default).
 OFFLINE_MAX_GAP_S = inspect.signature(AngleSeries.from_poses).parameters["max_gap_s"].default
 PROTOCOL_FILES = {"test90": "test90.json", "hold": "hold.json"}
@@ -50,12 +56,19 @@ class PdfUnavailableError(HamflexError):
 
 @dataclass
 class Recording:
-    """One analysed recording: its angle table and (if written) its summary."""
+    """One analysed recording: its angle table and its summary (summary.json, or computed from
+    the table when there is none: ``summary_from_table``)."""
 
     name: str
     columns: dict[str, list[float]]
     summary: dict[str, Any] | None = None
     spans: list[Span] = field(default_factory=list)
+    summary_from_table: bool = False
+    overlay: Path | None = None
+
+    @property
+    def frames(self) -> int:
+        return len(self.columns["timestamp_ms"])
 
 
 @dataclass
@@ -78,15 +91,63 @@ def _read_json(path: Path) -> dict[str, Any]:
     return data
 
 
-def _recording(directory: Path, name: str) -> Recording:
+def table_summary(columns: dict[str, list[float]]) -> dict[str, Any]:
+    """What summary.json would say, computed from an angle table: frame counts (its ``detected``
+    column), duration and each angle's range (the smoothed column where there is one)."""
+    times_ms = columns["timestamp_ms"]
+    frames = len(times_ms)
+    detected = columns.get("detected")
+    found = sum(1 for value in detected if value > 0) if detected is not None else None
+    angles: dict[str, dict[str, float]] = {}
+    for name in columns:
+        if not name.endswith("_deg") or name.endswith("_smoothed_deg"):
+            continue
+        smoothed = columns.get(name[: -len("_deg")] + "_smoothed_deg", columns[name])
+        values = [value for value in smoothed if math.isfinite(value)]
+        if values:
+            angles[name] = {"min": min(values), "max": max(values), "mean": statistics.fmean(values),
+                            "median": statistics.median(values)}
+    return {"frames": frames, "frames_with_pose": found,
+            "detection_rate": found / frames if found is not None and frames else None,
+            "duration_s": (times_ms[-1] - times_ms[0]) / 1000.0 if frames else None, "angles": angles}
+
+
+def _recording(table: Path, name: str) -> Recording:
     try:
-        columns = read_angles_csv(directory / "angles.csv")
+        columns = read_angles_csv(table)
     except (OSError, ValueError, KeyError) as error:
-        raise InputError(f"{directory / 'angles.csv'}: cannot read ({error})") from None
+        raise InputError(f"{table}: cannot read ({error})") from None
     if "timestamp_ms" not in columns:
-        raise InputError(f"{directory / 'angles.csv'}: not a hamflex angle table (no timestamp_ms column)")
-    summary_path = directory / "summary.json"
-    return Recording(name, columns, _read_json(summary_path) if summary_path.is_file() else None)
+        raise InputError(f"{table}: not a hamflex angle table (no timestamp_ms column)")
+    summary_path = table.parent / "summary.json"
+    overlay = table.parent / OVERLAY_IMAGE
+    if summary_path.is_file():
+        return Recording(name, columns, _read_json(summary_path), overlay=overlay if overlay.is_file() else None)
+    return Recording(name, columns, table_summary(columns), summary_from_table=True,
+                     overlay=overlay if overlay.is_file() else None)
+
+
+def _live_table(out_dir: Path) -> Path | None:
+    """The angles.csv a live session recorded (``files.angles_csv`` of live_session.json)."""
+    session_path = out_dir / LIVE_SESSION_FILE
+    if not session_path.is_file():
+        return None
+    table = (_read_json(session_path).get("files") or {}).get("angles_csv")
+    if not isinstance(table, str):
+        return None
+    table_path = Path(table) if Path(table).is_absolute() else out_dir / table
+    return table_path if table_path.is_file() else None
+
+
+def _recorded_result(out_dir: Path) -> tuple[str, dict[str, Any]] | None:
+    """(kind, result) of the protocol a live --record folder's session.json carries, if any."""
+    session_path = out_dir / RECORD_SESSION_FILE
+    if not session_path.is_file():
+        return None
+    result = _read_json(session_path).get("protocol_result")
+    if not isinstance(result, dict):
+        return None
+    return ("hold" if "reps" in result else "test90"), result
 
 
 def find_inputs(out_dir: Path) -> ReportInputs:
@@ -101,8 +162,13 @@ def find_inputs(out_dir: Path) -> ReportInputs:
         if (out_dir / filename).is_file():
             kind, result = protocol, _read_json(out_dir / filename)
             break
+    else:
+        kind, result = _recorded_result(out_dir) or (kind, result)
     directories = [out_dir, *sorted(p for p in out_dir.iterdir() if p.is_dir())]
-    recordings = [_recording(d, d.name) for d in directories if (d / "angles.csv").is_file()]
+    recordings = [_recording(d / "angles.csv", d.name) for d in directories if (d / "angles.csv").is_file()]
+    live_table = _live_table(out_dir) if not recordings else None
+    if live_table is not None:
+        recordings = [_recording(live_table, live_table.parent.name)]
     if result is None and not recordings:
         raise InputError(f"{out_dir}: no test90.json, hold.json or angles.csv to report on")
     if result is not None:
@@ -140,27 +206,27 @@ def _test90_key(result: dict[str, Any]) -> list[dict[str, str]]:
         trials = entry.get("trials")
         count = len(trials) if isinstance(trials, list) else trials
         cards.append({
-            "title": f"{side} leg",
+            "title": f"{side.capitalize()} leg",
             "value": _fmt(entry.get("mean_deficit_deg"), 0, "°"),
             "detail": f"knee extension deficit, grade: {entry.get('grade') or '–'}; "
                       f"SD {_fmt(entry.get('sd_deg'), 1, '°')} over {count if count is not None else '–'} valid trial(s)",
         })
     if isinstance(result.get("asymmetry_deg"), (int, float)):
-        cards.append({"title": "asymmetry", "value": _fmt(result["asymmetry_deg"], 0, "°"),
+        cards.append({"title": "Asymmetry", "value": _fmt(result["asymmetry_deg"], 0, "°"),
                       "detail": "left − right mean deficit"})
     return cards
 
 
 def _hold_key(result: dict[str, Any]) -> list[dict[str, str]]:
     cards = [{
-        "title": f"rep {number}" + (f" ({rep['side']})" if rep.get("side") else ""),
+        "title": f"Rep {number}" + (f" ({rep['side']})" if rep.get("side") else ""),
         "value": _fmt(rep.get("valid_s"), 0, " s"),
         "detail": f"valid of {_fmt(rep.get('total_s'), 0, ' s')}; "
                   + ("completed" if rep.get("completed") else "not completed")
                   + (f"; {rep['bounces']} bounce(s)" if rep.get("bounces") else ""),
     } for number, rep in enumerate(result.get("reps") or (), start=1)]
     cards.insert(0, {
-        "title": "valid seconds",
+        "title": "Valid seconds",
         "value": _fmt(result.get("valid_seconds_total"), 0, " s"),
         "detail": f"{result.get('reps_completed', '–')}"
                   + (f" of {result['reps_target']}" if result.get("reps_target") else "")
@@ -233,13 +299,18 @@ def _camera_rows(inputs: ReportInputs) -> list[tuple[str, str]]:
         summary = recording.summary or {}
         size = summary.get("image_size")
         frames, duration = summary.get("frames"), summary.get("duration_s")
+        if frames == 1:  # a photo: no frame count, duration or frame rate to speak of
+            frames = duration = None
         details = [f"{size[0]}×{size[1]} px" if isinstance(size, list) and len(size) == 2 else None,
                    f"{frames} frames" if frames else None,
                    f"{duration:.1f} s" if isinstance(duration, (int, float)) else None,
                    f"{frames / duration:.0f} fps" if frames and isinstance(duration, (int, float)) and duration > 0 else None,
                    f"model {summary['model']}" if summary.get("model") else None,
                    f"camera profile {summary['camera_profile']}" if summary.get("camera_profile") else None]
-        rows.append((recording.name, ", ".join(d for d in details if d) or "no summary.json"))
+        described = ", ".join(d for d in details if d) or "no summary.json"
+        if recording.summary_from_table:
+            described += " (from angles.csv; no summary.json)"
+        rows.append((recording.name, described))
     return rows
 
 
@@ -247,7 +318,15 @@ def is_live(inputs: ReportInputs) -> bool:
     """Whether the result was measured live (test90 marks ``mode``, hold ``ended_by``; the live
     loop writes live_session.json)."""
     result = inputs.result or {}
-    return result.get("mode") == "live" or "ended_by" in result or (inputs.out_dir / LIVE_SESSION_FILE).is_file()
+    return (result.get("mode") == "live" or "ended_by" in result or (inputs.out_dir / LIVE_SESSION_FILE).is_file()
+            or (inputs.out_dir / RECORD_SESSION_FILE).is_file())
+
+
+def is_photo(inputs: ReportInputs) -> bool:
+    """Whether a single photo was measured (the result says so, or every table has one frame)."""
+    if (inputs.result or {}).get("mode") == "photo":
+        return True
+    return bool(inputs.recordings) and all(r.frames == 1 for r in inputs.recordings)
 
 
 def _frame_counts(inputs: ReportInputs) -> tuple[int, int] | None:
@@ -275,7 +354,7 @@ def _percent(found: int, total: int) -> str:
 
 def method_texts(inputs: ReportInputs) -> dict[str, str]:
     """How often a person was found and how the angles were smoothed, true for this result."""
-    photo = (inputs.result or {}).get("mode") == "photo"
+    photo = is_photo(inputs)
     counts = _frame_counts(inputs)
     if counts is None:
         detection = ("MediaPipe Pose Landmarker looked for the body's landmarks in each frame"
@@ -317,6 +396,15 @@ def _history_context(person: str, db_path: Path | None) -> dict[str, Any]:
     }
 
 
+def _photo_context(recording: Recording) -> dict[str, Any]:
+    """A photo's overlay image (if written) and its angles, for the report's photo section."""
+    angles = (recording.summary or {}).get("angles") or {}
+    return {"name": recording.name,
+            "overlay": "data:image/png;base64," + base64.b64encode(recording.overlay.read_bytes()).decode("ascii")
+            if recording.overlay else None,
+            "angles": [(name, stats.get("median")) for name, stats in angles.items() if "_3d_" not in name]}
+
+
 def build_context(inputs: ReportInputs, person: str | None = None, db_path: Path | None = None) -> dict[str, Any]:
     """Everything the template shows (plots rendered to PNG data URIs)."""
     result = inputs.result or {}
@@ -326,8 +414,11 @@ def build_context(inputs: ReportInputs, person: str | None = None, db_path: Path
         key, title = _hold_key(result), f"Stretch hold: {result.get('title') or result.get('stretch') or 'stretch'}"
     else:
         key, title = _analyze_key(inputs.recordings), "Angle analysis"
-    plots = [{"name": r.name, "uri": _png_data_uri(angle_figure(r.columns, r.spans, r.name))}
-             for r in inputs.recordings]
+    photo = is_photo(inputs)
+    plots = [] if photo else [
+        {"name": r.name, "uri": _png_data_uri(angle_figure(r.columns, r.spans, r.name)),
+         "shading": span_caption(drawn_spans(r.columns, r.spans))}
+        for r in inputs.recordings]
     return {
         "title": title,
         "kind": inputs.kind,
@@ -337,6 +428,8 @@ def build_context(inputs: ReportInputs, person: str | None = None, db_path: Path
         "key": key,
         "result": result,
         "plots": plots,
+        "photo": photo,
+        "photos": [_photo_context(r) for r in inputs.recordings] if photo else [],
         "trials": result.get("trials") or [],
         "reps": result.get("reps") or [],
         "recordings": inputs.recordings,
