@@ -31,9 +31,9 @@ def _finish(result: dict[str, Any], out_dir: Path, source: str) -> dict[str, Any
     result = {**result, "source": source}
     write_json(Path(out_dir) / HOLD_JSON, result)
     if result["valid_seconds_total"] <= 0:
+        reason = result.get("no_valid_reason") or f"posture never matched {result['stretch']!r}"
         raise NothingToScoreError(
-            f"{source}: no valid hold second (posture never matched {result['stretch']!r}; "
-            f"see {Path(out_dir) / HOLD_JSON} and `hamflex stretches --details`)"
+            f"{source}: no valid hold second ({reason}; see {Path(out_dir) / HOLD_JSON} and `hamflex stretches --details`)"
         )
     return result
 
@@ -116,7 +116,10 @@ def format_hold_summary(result: dict[str, Any]) -> str:
         f"({result['percent_time_valid']:.0f}% of the time in the stretch), bounces: {result['bounces_total']}",
     ]
     for number, rep in enumerate(result["reps"], start=1):
-        faults = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in rep["faults"].items()) or "none"
+        cues = result.get("fault_cues", {})
+        faults = ", ".join(
+            f"{name} {seconds:.1f} s" + (f" ({cues[name]})" if name in cues else "") for name, seconds in rep["faults"].items()
+        ) or "none"
         rest = "" if rep.get("rest_before_s") is None else f", after {rep['rest_before_s']:.0f} s rest"
         status = "done" if rep["completed"] else "incomplete"
         lines.append(

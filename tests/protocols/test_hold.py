@@ -202,6 +202,64 @@ def test_result_is_json_ready_at_any_moment_and_summarised():
     assert "1/5 reps" in text and "30.0 valid seconds" in text
 
 
+def test_knee_bend_after_the_target_is_a_fault_of_the_rep_not_its_release():
+    # Held 22 s, knee bent 3 s with the leg still up, straight again 0.5 s, then the leg lowered.
+    t = timeline(32.0)
+    knee = np.where((t >= 22.0) & (t < 25.0), 40.0, 5.0)
+    hip = np.where(t < 25.5, 80.0, np.maximum(0.0, 80.0 - 80.0 * (t - 25.5)))
+    protocol, feedbacks = run(hip, knee=knee, t=t, hold_s=20, reps=2)
+    result = protocol.result()
+    (rep,) = result["reps"]  # the 0.5 s of straight knee before lowering starts no second rep
+    assert rep["completed"]
+    assert rep["faults"]["knee_straight"] == pytest.approx(3.0, abs=0.3)
+    assert rep["valid_s"] == pytest.approx(22.0, abs=0.5)  # the flicker does not count
+    assert result["fault_cues"]["knee_straight"] == "straighten your knee"
+    assert any("straighten your knee" in f.spoken for f in feedbacks)
+    assert "knee_straight 3.0 s (straighten your knee)" in format_hold_summary(result)
+
+
+def test_a_valid_flicker_shorter_than_the_minimum_run_starts_no_rep():
+    t = timeline(10.0)
+    hip = np.where((t >= 4.0) & (t < 4.6), 80.0, 0.0)  # 0.6 s in range
+    protocol, feedbacks = run(hip, t=t)
+    result = protocol.result()
+    assert result["reps"] == [] and result["valid_seconds_total"] == 0.0
+    assert all(f.state == "get_in_position" for f in feedbacks)
+
+
+def test_a_run_that_lasts_counts_from_its_first_frame():
+    t = timeline(10.0)
+    hip = np.where(t >= 4.0, 80.0, 0.0)
+    protocol, _ = run(hip, t=t, settings=HoldSettings(min_streak_s=2.0))
+    (rep,) = protocol.result()["reps"]
+    # The jump in reads as moving for half a second; counting is back-dated to the run's start,
+    # not to when it had lasted 2 s.
+    assert 4.0 < rep["start_s"] < 5.0
+    assert rep["valid_s"] == pytest.approx(10.0 - rep["start_s"], abs=0.1)
+
+
+@pytest.mark.parametrize(
+    ("hip", "knee", "frames", "reason"),
+    [
+        (lambda t: 80.0 * np.minimum(t / 3.0, 1.0) * (t < 3.0), 5.0, None, "never settled (moving > 10°/s"),
+        (lambda t: np.full(t.shape, 80.0), 40.0, None, "'knee_straight' failed 100% of the time (straighten your knee)"),
+        (lambda t: np.full(t.shape, 80.0), 5.0, 1, "a photo (or a single frame) has no duration"),
+    ],
+)
+def test_no_valid_reason_says_what_went_wrong(hip, knee, frames, reason):
+    t = timeline(4.0)[:frames]
+    protocol, _ = run(hip(t), knee=knee, t=t)
+    result = protocol.result()
+    assert result["valid_seconds_total"] == 0.0
+    assert reason in result["no_valid_reason"]
+
+
+def test_no_valid_reason_is_empty_once_a_second_counts():
+    t = timeline(5.0)
+    protocol, _ = run(np.full(t.shape, 80.0), t=t)
+    assert protocol.result()["no_valid_reason"] is None
+
+
 @pytest.mark.parametrize("options", [dict(hold_s=15), dict(reps=0), dict(side="middle")])
 def test_bad_options_are_refused(options):
     with pytest.raises(ValueError):
@@ -210,7 +268,8 @@ def test_bad_options_are_refused(options):
 
 @pytest.mark.parametrize(
     "settings",
-    [dict(min_reversals=1), dict(reversal_deg=0.0), dict(moving_speed_deg_s=5.0, settled_speed_deg_s=8.0)],
+    [dict(min_reversals=1), dict(reversal_deg=0.0), dict(moving_speed_deg_s=5.0, settled_speed_deg_s=8.0),
+     dict(min_streak_s=-1.0)],
 )
 def test_bad_settings_are_refused(settings):
     with pytest.raises(ValueError):

@@ -3,9 +3,12 @@
 Per frame it decides whether the posture counts: the person and the checked joints are
 seen, every posture check of the catalog entry passes (with hysteresis, so an angle on the
 edge of its range does not flicker), the stretch angle is settled (not moving) and not
-bouncing. Valid time is summed from frame timestamps into repetitions: a rep completes when
-its valid seconds reach the target; it closes when the person releases the stretch; the rest
-until the next rep is measured; with both sides asked for, sides alternate.
+bouncing. A run of valid frames counts only once it lasts ``min_streak_s`` (then from its
+first frame), so a flicker of a passing posture while moving in or out is no hold. Valid time
+is summed from frame timestamps into repetitions: a rep completes when its valid seconds reach
+the target; it closes when the person releases the stretch (the stretch angle out of its range,
+or out of view); the rest until the next rep is measured; with both sides asked for, sides
+alternate. When nothing counted, :func:`no_valid_reason` says why from what was seen.
 Thresholds and why: docs/stretches.md.
 """
 
@@ -13,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -63,13 +66,16 @@ class HoldSettings:
     settled_speed_deg_s: float = 6.0  # ... and below this it is settled again (hysteresis)
     speed_baseline_s: float = 0.5  # speed measured over this span, so jitter averages out
     max_frame_gap_s: float = 0.5  # a longer gap between frames (stall, lost camera) counts nothing
-    release_s: float = 2.0  # out of position this long after a completed rep = released
+    release_s: float = 2.0  # stretch angle out of range this long after a completed rep = released
+    min_streak_s: float = 1.0  # valid posture must last this long before it counts (no flickers)
     tick_s: float = 5.0  # a tick cue every this many valid seconds
 
     def __post_init__(self) -> None:
         if not self.settled_speed_deg_s <= self.moving_speed_deg_s:
             raise ValueError("settled_speed_deg_s must not exceed moving_speed_deg_s")
         if min(self.reversal_deg, self.bounce_window_s, self.speed_baseline_s, self.max_frame_gap_s) <= 0:
+            raise ValueError("thresholds must be positive")
+        if self.min_streak_s < 0:
             raise ValueError("thresholds must be positive")
         if self.min_reversals < 2:
             raise ValueError("a bounce needs at least two reversals (min_reversals >= 2)")
@@ -229,6 +235,38 @@ class FrameVerdict:
     motion: MotionState | None
 
 
+@dataclass(frozen=True)
+class StreakFrame:
+    """A valid frame waiting for its run to last ``min_streak_s`` before it counts."""
+
+    timestamp_s: float
+    dt_s: float
+    side_evidence: tuple[float, float] | None  # (facing score, visibility gap) to name the side
+
+
+def no_valid_reason(seen_s: dict[str, float], duration_s: float, frames: int, stretch: Stretch,
+                    settings: HoldSettings) -> str:
+    """Why no second counted, from the seconds each fault was seen (``seen_s``, plus
+    ``in_position`` and ``brief`` for posture that matched but moved or did not last)."""
+    if frames <= 1 or duration_s <= 0:
+        return "a photo (or a single frame) has no duration: hold seconds need a video"
+    cues = {c.name: c.cue for c in stretch.checks}
+    if seen_s.get("in_position", 0.0) > 0:
+        matched = f"the posture matched for {seen_s['in_position']:.1f} s but "
+        if seen_s.get(FAULT_BOUNCING, 0.0) >= seen_s.get(FAULT_MOVING, 0.0) and seen_s.get(FAULT_BOUNCING, 0.0) > 0:
+            return matched + f"the leg was bouncing ({CUE_BOUNCING})"
+        if seen_s.get(FAULT_MOVING, 0.0) > 0:
+            return matched + (f"the stretch angle ({stretch.stretch_angle.column.removesuffix('_deg').replace('_', ' ')}) never "
+                              f"settled (moving > {settings.moving_speed_deg_s:g}°/s; {CUE_MOVING})")
+        return matched + f"never for {settings.min_streak_s:g} s in a row (hold the position still)"
+    posture = {name: seen_s.get(name, 0.0) for name in cues}
+    if any(posture.values()):
+        worst = max(posture, key=posture.get)
+        share = 100.0 * posture[worst] / duration_s
+        return f"posture never matched: {worst!r} failed {share:.0f}% of the time ({cues[worst]})"
+    return f"the body was never seen well enough ({CUE_NOT_VISIBLE})"
+
+
 class HoldProtocol:
     """The stretch coach as a :class:`~hamflex.protocols.base.FrameProtocol`.
 
@@ -259,6 +297,12 @@ class HoldProtocol:
         self.settings = settings or HoldSettings()
         self.min_visibility = min_visibility
         self.sides: tuple[str | None, ...] = ("right", "left") if side == "both" else (side,)
+        # Failing one of these (or leaving the view) is releasing the stretch; any other fault
+        # (a bent knee with the leg still up) is a fault of the rep in progress.
+        angle = stretch.stretch_angle
+        self._release_faults = frozenset(
+            {FAULT_NOT_VISIBLE} | {c.name for c in stretch.checks if (c.column, c.role) == (angle.column, angle.role)}
+        )
         self.restart()
 
     # --- FrameProtocol ---------------------------------------------------------------------
@@ -275,7 +319,10 @@ class HoldProtocol:
         self._last_closed_s: float | None = None
         self._clear_pending()
         self._recent: deque[tuple[float, float, Rep]] = deque()  # (time, valid seconds counted, rep)
-        self._was_valid = False
+        self._streak: list[StreakFrame] = []
+        self._counting = False
+        self._frames = 0
+        self._seen_s: dict[str, float] = {}
         self._shown_faults: frozenset[str] = frozenset()
         self._episode_reversals = self._episode_bounces = 0
         self.finished = False
@@ -300,6 +347,8 @@ class HoldProtocol:
         if self.finished:
             return self._feedback(FrameVerdict(False, {}, None, None), cues=(), spoken=())
         verdict = self.evaluate(sample)
+        self._frames += 1
+        self._note_seen(verdict, dt)
         cues: list[str] = []
         spoken: list[str] = []
         self._count(sample, dt, verdict, cues, spoken)
@@ -328,8 +377,25 @@ class HoldProtocol:
             "bounces_total": sum(rep.bounces for rep in self.reps),
             "duration_s": round((self._last_s or 0.0) - (self._first_s or 0.0), 2),
             "finished": self.finished,
+            "fault_cues": self._fault_cues(),
+            "no_valid_reason": None if valid_total > 0 else no_valid_reason(
+                self._seen_s, (self._last_s or 0.0) - (self._first_s or 0.0), self._frames, self.stretch, self.settings
+            ),
             "settings": asdict(self.settings),
         }
+
+    def _fault_cues(self) -> dict[str, str]:
+        """The cue of every fault named in the reps (so a report can say what to correct)."""
+        cues = {c.name: c.cue for c in self.stretch.checks}
+        cues |= {FAULT_NOT_VISIBLE: CUE_NOT_VISIBLE, FAULT_MOVING: CUE_MOVING, FAULT_BOUNCING: CUE_BOUNCING}
+        return {name: cues[name] for name in sorted({n for rep in self.reps for n in rep.faults_s}) if name in cues}
+
+    def _note_seen(self, verdict: FrameVerdict, dt: float) -> None:
+        """Session-wide seconds per fault (and in position), for :func:`no_valid_reason`."""
+        for name in verdict.faults:
+            self._seen_s[name] = self._seen_s.get(name, 0.0) + dt
+        if not set(verdict.faults) - {FAULT_MOVING, FAULT_BOUNCING}:
+            self._seen_s["in_position"] = self._seen_s.get("in_position", 0.0) + dt
 
     # --- posture ---------------------------------------------------------------------------
 
@@ -394,39 +460,76 @@ class HoldProtocol:
     def _count(self, sample: FrameSample, dt: float, verdict: FrameVerdict, cues: list[str], spoken: list[str]) -> None:
         t = sample.timestamp_s
         rep = self.reps[-1] if self.reps and not self.reps[-1].closed else None
-        if verdict.valid and rep is None:
-            rest = None if self._last_closed_s is None else t - self._last_closed_s
-            rep = Rep(side=self._expected_side(), start_s=t, rest_before_s=rest)
-            self.reps.append(rep)
-            dt = 0.0  # the rep starts at this frame
-        if verdict.valid != self._was_valid and rep is not None:
-            cues.append(CUE_POSITION_OK if verdict.valid else CUE_POSITION_BAD)
-        self._was_valid = verdict.valid
         in_position = not (set(verdict.faults) - {FAULT_MOVING, FAULT_BOUNCING})
         self._track_bounces(verdict.motion if in_position else None, rep or (self.reps[-1] if self.reps else None))
+        if verdict.valid:
+            evidence = self._side_evidence(verdict.tested_side, sample) if verdict.tested_side else None
+            self._streak.append(StreakFrame(t, dt, evidence))
+            if self._counting or t - self._streak[0].timestamp_s >= self.settings.min_streak_s:
+                self._count_streak(cues, spoken)
+            return
+        if self._counting and rep is not None:
+            cues.append(CUE_POSITION_BAD)
+        self._counting = False
         if rep is None:
+            self._streak.clear()
             return
-        if not verdict.valid:
-            # Time out of position joins the rep only if the person comes back into it, so a
-            # rep's window runs from its first to its last counting frame (or its release).
-            self._left_at_s = t if self._left_at_s is None else self._left_at_s
-            self._pending_s += dt
-            for name in verdict.faults:
-                self._pending_faults_s[name] = self._pending_faults_s.get(name, 0.0) + dt
-            if rep.completed and t - self._left_at_s >= self.settings.release_s:
-                # After the target is reached, leaving the position is the release.
-                self._close_rep(self._left_at_s)
-                self._after_close(cues, spoken)
-            return
-        rep.total_s += self._pending_s + dt
-        for name, seconds in self._pending_faults_s.items():
-            rep.faults_s[name] = rep.faults_s.get(name, 0.0) + seconds
+        # Time out of position joins the rep only if the person comes back into it (or, after
+        # the target, if it came before the release), so a rep's window runs from its first to
+        # its last counting frame (or to where the release began). A valid run too short to
+        # count is time out of position.
+        self._pending_s += sum(frame.dt_s for frame in self._streak)
+        self._streak.clear()
+        releasing = bool(self._release_faults & set(verdict.faults)) if self._release_faults else True
+        if not releasing:
+            self._release = None
+        elif self._release is None:
+            self._release = (t, self._pending_s, dict(self._pending_faults_s))
+        self._pending_s += dt
+        for name in verdict.faults:
+            self._pending_faults_s[name] = self._pending_faults_s.get(name, 0.0) + dt
+        if rep.completed and self._release is not None and t - self._release[0] >= self.settings.release_s:
+            # After the target is reached, releasing the stretch ends the rep; faults seen
+            # before the release began (a bent knee with the leg still up) are the rep's.
+            released_at_s, before_s, before_faults_s = self._release
+            self._join_pending(rep, before_s, before_faults_s)
+            self._close_rep(released_at_s)
+            self._after_close(cues, spoken)
+
+    def _count_streak(self, cues: list[str], spoken: list[str]) -> None:
+        """Count the waiting valid frames (a run long enough to be a hold), opening a rep if none is."""
+        rep = self.reps[-1] if self.reps and not self.reps[-1].closed else None
+        first = self._streak[0]
+        if rep is None:
+            rest = None if self._last_closed_s is None else first.timestamp_s - self._last_closed_s
+            rep = Rep(side=self._expected_side(), start_s=first.timestamp_s, rest_before_s=rest)
+            self.reps.append(rep)
+            self._streak[0] = replace(first, dt_s=0.0)  # the rep starts at this frame
+        if not self._counting:
+            cues.append(CUE_POSITION_OK)
+            self._counting = True
+        self._join_pending(rep, self._pending_s, self._pending_faults_s)
         self._clear_pending()
+        for frame in self._streak:
+            self._add_valid(rep, frame, cues, spoken)
+        self._streak.clear()
+
+    def _join_pending(self, rep: Rep, pending_s: float, pending_faults_s: dict[str, float]) -> None:
+        rep.total_s += pending_s
+        for name, seconds in pending_faults_s.items():
+            rep.faults_s[name] = rep.faults_s.get(name, 0.0) + seconds
+
+    def _add_valid(self, rep: Rep, frame: StreakFrame, cues: list[str], spoken: list[str]) -> None:
+        """One counting frame: valid seconds, side evidence, tick and completion cues."""
+        t, dt = frame.timestamp_s, frame.dt_s
+        rep.total_s += dt
         rep.end_s = t
         before = rep.valid_s
         rep.valid_s += dt
-        if verdict.tested_side and rep.side is None:
-            self._observe_side(rep, verdict.tested_side, sample)
+        if frame.side_evidence is not None and rep.side is None:
+            score, gap = frame.side_evidence
+            rep.facing_scores.append(score)
+            rep.visibility_gaps.append(gap)
         self._recent.append((t, dt, rep))
         if int(rep.valid_s // self.settings.tick_s) > int(before // self.settings.tick_s):
             cues.append(CUE_TICK)
@@ -460,12 +563,11 @@ class HoldProtocol:
         self._episode_bounces = bounces
 
     @staticmethod
-    def _observe_side(rep: Rep, tested: str, sample: FrameSample) -> None:
+    def _side_evidence(tested: str, sample: FrameSample) -> tuple[float, float] | None:
+        """Which way the body faces and the legs' visibility gap, to name the side later."""
         score = right_side_facing_score(sample.landmarks_px, raised_leg=tested)
         gap = sample.leg_visibility.get(tested, math.nan) - sample.leg_visibility.get(other_side(tested), math.nan)
-        if math.isfinite(score) and math.isfinite(gap):
-            rep.facing_scores.append(score)
-            rep.visibility_gaps.append(gap)
+        return (score, gap) if math.isfinite(score) and math.isfinite(gap) else None
 
     def _close_rep(self, end_s: float) -> None:
         rep = self.reps[-1]
@@ -473,13 +575,16 @@ class HoldProtocol:
         rep.end_s = end_s
         self._last_closed_s = end_s
         self._clear_pending()
+        self._streak.clear()
+        self._counting = False
         self._checks = {c.name: HysteresisCheck(c) for c in self.stretch.checks}
 
     def _clear_pending(self) -> None:
         """Forget the time out of position since the last counting frame."""
-        self._left_at_s: float | None = None
         self._pending_s = 0.0
         self._pending_faults_s: dict[str, float] = {}
+        # (when the release began, pending seconds and faults before it)
+        self._release: tuple[float, float, dict[str, float]] | None = None
 
     def _after_close(self, cues: list[str], spoken: list[str]) -> None:
         if sum(r.completed for r in self.reps) >= self.reps_per_side * len(self.sides):
@@ -509,10 +614,11 @@ class HoldProtocol:
                 lines += tuple(verdict.faults.values())
             return Feedback("rest", lines, cues, spoken)
         if rep is None:
-            return Feedback("get_in_position", (header, *verdict.faults.values()), cues, spoken)
+            waiting = ("hold still",) if verdict.valid else ()  # a valid run not yet long enough to count
+            return Feedback("get_in_position", (header, *waiting, *verdict.faults.values()), cues, spoken)
         counter = f"valid {rep.valid_s:.0f} / {self.hold_s:.0f} s"
         if rep.completed:
             # Past the target, staying counts on ("rep_done"); leaving is the release.
-            return Feedback("rep_done" if verdict.valid else "release", (header, counter, CUE_RELEASE), cues, spoken)
-        state = "holding" if verdict.valid else "paused"
+            return Feedback("rep_done" if self._counting else "release", (header, counter, CUE_RELEASE), cues, spoken)
+        state = "holding" if self._counting else "paused"
         return Feedback(state, (header, counter, *verdict.faults.values()), cues, spoken)
