@@ -55,7 +55,8 @@ def score_analysis(analysis: AnalysisResult, protocol: Test90Protocol, photo: bo
     result["mode"] = "photo" if photo else "video"
     result["frames"] = analysis.frames
     result["frames_with_person"] = analysis.frames_with_pose
-    return add_startup_check(result, analysis.poses, analysis.warnings, posture="lying")
+    return add_startup_check(result, analysis.poses, [*analysis.warnings, *result.get("warnings", [])],
+                             posture="lying")
 
 
 def empty_result(source: str | Path, reason: str) -> dict[str, Any]:
@@ -156,7 +157,8 @@ def run_test90_live(camera: str, out_dir: str | Path, protocol: Test90Protocol, 
                                            "ended_by": "interrupted"})
         raise
     result = {**session.protocol_result, "source": f"camera {camera}", "mode": "live", "ended_by": session.ended_by,
-              "frames": session.frames, "warnings": list(session.warnings)}
+              "frames": session.frames,
+              "warnings": [*session.warnings, *session.protocol_result.get("warnings", [])]}
     write_json(out_dir / RESULT_FILE, result)
     if not result.get("trials"):
         raise NothingToScoreError(f"camera {camera}: no 90-90 trial found: "

@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pytest
 
+from hamflex.filters import OneEuroBank
 from hamflex.norms import load_norms
 from hamflex.outputs.files import json_ready
 from hamflex.protocols.base import CUE_DONE, CUE_SWITCH_SIDES, FrameSample, samples_from_series
@@ -133,14 +134,53 @@ def test_both_sides_give_asymmetry_and_sex_specific_grades():
     assert men.result()["sides"]["left"]["grade"] == "normal"  # men: tight above 33°
 
 
-def test_forced_side_names_every_trial():
-    protocol, _ = run(make_test90_recording([TrialScript()], head="left", leg="near"), side="left")
+def test_forced_side_names_every_trial_and_warns_when_the_orientation_disagrees():
+    recording = make_test90_recording([TrialScript()], head="left", leg="near")  # the right leg
+    result = run(recording, side="left")[0].result()
+    trial = only_trial(result)
+    assert trial["side"] == "left" and trial["side_from"] == "--side" and trial["orientation_side"] == "right"
+    assert result["warnings"] == ["trial 1: --side says left, but the body's orientation says the right leg "
+                                  "was tested (kept left): check the side"]
+    agreeing = run(recording, side="right")[0].result()
+    assert only_trial(agreeing)["side"] == "right" and agreeing["warnings"] == []
+
+
+def _live_like(recording, drop_fraction: float, seed: int = 0):
+    """The recording's samples as live sees them: frames dropped at random (a slow computer in
+    realtime mode) and angles smoothed causally by One-Euro filters, which lag."""
+    rng = np.random.default_rng(seed)
+    smoother = OneEuroBank()
+    for sample in samples_from_series(recording.angles, recording.poses):
+        if rng.random() < drop_fraction:
+            continue
+        yield dataclasses.replace(sample, angles_deg=smoother(sample.timestamp_s, sample.angles_deg))
+
+
+@pytest.mark.parametrize("drop_fraction", [0.0, 0.4])
+def test_slow_lagged_extension_is_announced_only_when_held_and_as_saved(drop_fraction):
+    # A slow 5 s extension: its eased end creeps for over a second at a few degrees per second,
+    # which a 4° range alone took for a hold.
+    recording = make_test90_recording([TrialScript(deficit_deg=20.0, hold_s=1.5)], extend_s=5.0)
+    protocol = Test90Protocol(side="right", trials=2)
+    announced = []
+    for sample in _live_like(recording, drop_fraction):
+        feedback = protocol.update(sample)
+        if CUE_DONE in feedback.cues:
+            announced.append((sample.timestamp_s, feedback.guidance[0]))
     trial = only_trial(protocol.result())
-    assert trial["side"] == "left" and trial["side_from"] == "--side"
+    hold_start_s = recording.truth[0]["end_position_s"][0]
+    assert len(announced) == 1, announced
+    when_s, text = announced[0]
+    # Not during the extension (the knee reaches within 1° of its end 0.4 s before the hold).
+    assert hold_start_s <= when_s <= hold_start_s + 1.0
+    assert text == f"Trial 1 (right): {trial['knee_extension_deficit_deg']:.0f}° short of straight, valid"
+    assert trial["end_position_s"][1] == pytest.approx(when_s, abs=0.006)  # saved with 2 decimals
+    assert trial["knee_extension_deficit_deg"] == pytest.approx(20.0, abs=1.0)
 
 
 def test_end_of_recording_counts_as_the_end_position_when_the_knee_had_stopped():
-    recording = make_test90_recording([TrialScript(deficit_deg=12.0, hold_s=0.0, end_with_hold=True)])
+    # Stopped 0.3 s (less than the 0.5 s that ends a trial live) when the recording ends.
+    recording = make_test90_recording([TrialScript(deficit_deg=12.0, hold_s=0.3, end_with_hold=True)])
     result = run(recording)[0].result()
     trial = only_trial(result)
     assert trial["ended_by"] == "end of recording" and trial["valid"]

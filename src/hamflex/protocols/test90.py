@@ -63,6 +63,8 @@ class Test90Settings:
     end_hold_s: float = 0.5  # knee still this long = end position
     score_window_s: float = 1.0  # the deficit is the median of the most extended window this long
     still_range_deg: float = 4.0  # knee angle range within the hold window that counts as still
+    still_speed_deg_s: float = 2.0  # knee speed (line fit over the hold window) above this is moving
+    new_minimum_deg: float = 1.0  # knee straightening further than this restarts the hold
     end_of_recording_hold_s: float = 0.25  # a shorter stop at the very end of a recording counts
     rebend_deg: float = 20.0  # knee bent again this much after the end position: trial over
     lowered_hip_deg: float = 45.0  # thigh lowered below this: trial over
@@ -172,6 +174,7 @@ class Trial:
     end_position_s: tuple[float, float] = (float("nan"), float("nan"))
     ended_by: str = "held"  # "held", "end of recording", "photo"
     side_note: str = ""
+    orientation_side: str | None = None  # the side named from the body's orientation (with --side)
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -193,17 +196,24 @@ def check_trial(frames: list[FrameFeatures], end: list[FrameFeatures], start_hip
     s = settings
     reasons: list[str] = []
     end_hip = _median(f.hip_deg for f in end)
-    offset = end_hip - s.hip_target_deg
+    off_target = abs(end_hip - s.hip_target_deg) > s.hip_tolerance_deg
     drift = end_hip - start_hip_deg
-    worst = max((v for v in (offset, drift) if np.isfinite(v)), key=abs, default=float("nan"))
-    if not np.isfinite(start_hip_deg) and abs(offset) > s.hip_tolerance_deg:
-        reasons.append(f"thigh not at {s.hip_target_deg:.0f}° (hip {end_hip:.0f}°, must be "
-                       f"{s.hip_target_deg:.0f} ± {s.hip_tolerance_deg:.0f}°)")
-    elif (np.isfinite(drift) and abs(drift) > s.max_hip_drift_deg) or abs(offset) > s.hip_tolerance_deg:
-        toward = "toward the head" if worst > 0 else "toward the feet"
-        reasons.append(
-            f"thigh drifted {abs(worst):.0f}° {toward} (hip {end_hip:.0f}°, must stay at "
-            f"{s.hip_target_deg:.0f} ± {s.hip_tolerance_deg:.0f}° and move less than {s.max_hip_drift_deg:.0f}°)")
+    if not np.isfinite(start_hip_deg):
+        if off_target:
+            reasons.append(f"thigh not at {s.hip_target_deg:.0f}° (hip {end_hip:.0f}°, must be "
+                           f"{s.hip_target_deg:.0f} ± {s.hip_tolerance_deg:.0f}°)")
+    else:
+        # Two faults of one movement, each with its own number: one reason.
+        thigh = []
+        if np.isfinite(drift) and abs(drift) > s.max_hip_drift_deg:
+            toward = "toward the head" if drift > 0 else "toward the feet"
+            thigh.append(f"thigh drifted {abs(drift):.1f}° {toward} during the extension "
+                         f"(limit {s.max_hip_drift_deg:.0f}°)")
+        if off_target:
+            thigh.append(f"{'was' if thigh else 'thigh'} not held at {s.hip_target_deg:.0f}°: hip {end_hip:.1f}° "
+                         f"(must stay within {s.hip_target_deg:.0f} ± {s.hip_tolerance_deg:.0f}°)")
+        if thigh:
+            reasons.append(" and ".join(thigh))
     other = _finite(f.other_hip_deg for f in frames)
     other_deg = float(np.percentile(other, 90)) if other.size else float("nan")
     if other_deg > s.max_other_hip_deg:
@@ -242,7 +252,6 @@ class _OpenTrial:
     start_knee_deg: float
     extension_index: int | None = None
     held_s: float = 0.0  # how long the knee has been still at an extended position
-    record_stale: bool = False  # the hold went on since the trial's record was made
     best_hold: tuple[int, int] | None = None  # [start, stop) of the recorded end position
     record_index: int | None = None  # index in the protocol's trial list once recorded
     min_knee_deg: float = float("inf")
@@ -328,7 +337,6 @@ class Test90Protocol:
 
     def result(self) -> dict[str, Any]:
         """The JSON-ready result so far; an attempt still open counts if the knee had stopped."""
-        self._refresh_record()
         trials = list(self._trials)
         provisional = self._end_of_recording_trial()
         if provisional is not None:
@@ -348,6 +356,7 @@ class Test90Protocol:
                       "min_real_change_deg": self.norms.min_real_change_deg, "source": self.norms.error_source},
             "settings": asdict(self.settings),
             "notes": self._notes(trials, sides),
+            "warnings": self._side_warnings(trials),
         }
         if not trials:
             result["no_trial_reason"] = self.why_no_trial()
@@ -436,7 +445,7 @@ class Test90Protocol:
         if trial.best_hold is not None and f.knee_deg - trial.min_knee_deg >= s.rebend_deg:
             self._close_open()
             return []
-        tail = self._still_tail_start(trial, index)
+        tail = self._hold_start(trial, index)
         held_s = f.t_s - trial.frames[tail].t_s
         extended = trial.start_knee_deg - f.knee_deg >= s.min_extension_deg
         trial.held_s = held_s if extended else 0.0
@@ -447,9 +456,7 @@ class Test90Protocol:
         if held_s < s.end_hold_s - _FRAME_SLACK_S:
             return []
         best = trial.best_hold
-        if best is not None and tail < best[1]:  # the same hold, going on: re-scored when asked or over
-            trial.best_hold = (min(best[0], tail), index + 1)
-            trial.record_stale = True
+        if best is not None and tail < best[1]:  # the same hold, going on: its announced record stands
             return []
         if best is None or (_median(x.knee_deg for x in trial.frames[tail:index + 1])
                               < _median(x.knee_deg for x in trial.frames[best[0]:best[1]]) - s.still_range_deg / 2):
@@ -459,18 +466,35 @@ class Test90Protocol:
         first = trial.record_index is None
         self._record(trial, "held")
         self._shown_until = f.t_s + s.result_show_s
-        return [CUE_DONE, *self._side_progress_cues()] if first else []
+        # A later, more extended hold replaces the record: announced again, so what was said last is saved.
+        return [CUE_DONE, *self._side_progress_cues()] if first else [CUE_DONE]
 
-    def _still_tail_start(self, trial: _OpenTrial, index: int) -> int:
-        """First index of the longest run ending at ``index`` (after the extension began) whose
-        knee angles stay within ``still_range_deg``."""
+    def _hold_start(self, trial: _OpenTrial, index: int) -> int:
+        """First index of the knee's current stop, ending at ``index`` (``index`` itself = moving).
+
+        The stop is the longest run after the extension began whose knee angles stay within
+        ``still_range_deg``, cut after the last frame from which the knee still straightened by
+        more than ``new_minimum_deg``; a knee whose speed over the last ``end_hold_s`` of it is
+        above ``still_speed_deg_s`` has not stopped. A slow end of an extension (eased, or
+        lagged by the live One-Euro filter) passes the range test alone, never all three.
+        """
+        s = self.settings
         low = high = trial.frames[index].knee_deg
         start = index
         while start > trial.extension_index:
             knee = trial.frames[start - 1].knee_deg
-            if not np.isfinite(knee) or max(high, knee) - min(low, knee) > self.settings.still_range_deg:
+            if not np.isfinite(knee) or max(high, knee) - min(low, knee) > s.still_range_deg:
                 break
             low, high, start = min(low, knee), max(high, knee), start - 1
+        knees_deg = np.array([f.knee_deg for f in trial.frames[start:index + 1]])
+        lowest_after_deg = np.minimum.accumulate(knees_deg[::-1])[::-1]
+        start += int(np.argmax(knees_deg - lowest_after_deg <= s.new_minimum_deg))
+        times_s = np.array([f.t_s for f in trial.frames[start:index + 1]])
+        recent = times_s >= times_s[-1] - s.end_hold_s
+        if np.count_nonzero(recent) >= 3:
+            speed_deg_s = np.polyfit(times_s[recent] - times_s[-1], knees_deg[-len(times_s):][recent], 1)[0]
+            if abs(speed_deg_s) > s.still_speed_deg_s:
+                return index
         return start
 
     def _end_position(self, frames: list[FrameFeatures]) -> list[FrameFeatures]:
@@ -496,7 +520,6 @@ class Test90Protocol:
         reasons = check_trial(moving, end, trial.start_hip_deg, self.settings)
         record = self._make_trial(trial.frames[:hold[1]], moving, end, trial.start_hip_deg, reasons, ended_by)
         if ended_by == "held":
-            trial.record_stale = False
             if trial.record_index is None:
                 trial.record_index = len(self._trials)
                 self._trials.append(record)
@@ -506,11 +529,10 @@ class Test90Protocol:
 
     def _make_trial(self, frames, moving, end, start_hip_deg, reasons, ended_by) -> Trial:
         near = tested_leg_is_near(_median(f.depth_gap_m for f in frames), _median(f.visibility_gap for f in frames))
+        side, note = name_tested_side(_median(f.right_facing for f in frames), near)
+        side_from, orientation_side = "orientation", None
         if self._forced_side:
-            side, note, side_from = self._forced_side, "side given by the user", "--side"
-        else:
-            side, note = name_tested_side(_median(f.right_facing for f in frames), near)
-            side_from = "orientation"
+            side, note, side_from, orientation_side = self._forced_side, "side given by the user", "--side", side
         end_hip = _median(f.hip_deg for f in end)
         return Trial(
             side=side,
@@ -527,6 +549,7 @@ class Test90Protocol:
             end_position_s=(end[0].t_s, end[-1].t_s),
             ended_by=ended_by,
             side_note=note,
+            orientation_side=orientation_side,
         )
 
     def _end_of_recording_trial(self) -> Trial | None:
@@ -537,15 +560,9 @@ class Test90Protocol:
         index = len(trial.frames) - 1
         if not np.isfinite(trial.frames[index].knee_deg) or trial.held_s < self.settings.end_of_recording_hold_s:
             return None
-        return self._record(trial, "end of recording", (self._still_tail_start(trial, index), index + 1))
-
-    def _refresh_record(self) -> None:
-        """Re-score the open trial's record if its hold went on since it was last scored."""
-        if self._open is not None and self._open.record_stale:
-            self._record(self._open, "held")
+        return self._record(trial, "end of recording", (self._hold_start(trial, index), index + 1))
 
     def _close_open(self) -> None:
-        self._refresh_record()
         self._open = None
         if self._state != "position":
             self._state = "raise"
@@ -612,6 +629,15 @@ class Test90Protocol:
             notes.append("the last trial was cut short by the end of the recording: its end position is the last "
                          "still moment")
         return notes
+
+    @staticmethod
+    def _side_warnings(trials: list[Trial]) -> list[str]:
+        """One warning per trial whose --side disagrees with the side the body's orientation names
+        (--side still names the trial: the orientation can be wrong, the user can mistype)."""
+        return [f"trial {number}: --side says {trial.side}, but the body's orientation says the {trial.orientation_side} "
+                f"leg was tested (kept {trial.side}): check the side"
+                for number, trial in enumerate(trials, start=1)
+                if trial.side_from == "--side" and trial.orientation_side not in (None, trial.side)]
 
     def _feedback(self, cues: list[str]) -> Feedback:
         state = "finished" if self._finished() else self._state
