@@ -297,12 +297,12 @@ class HoldProtocol:
         self.settings = settings or HoldSettings()
         self.min_visibility = min_visibility
         self.sides: tuple[str | None, ...] = ("right", "left") if side == "both" else (side,)
-        # Failing one of these (or leaving the view) is releasing the stretch; any other fault
-        # (a bent knee with the leg still up) is a fault of the rep in progress.
+        # Failing the stretch angle's own check (or leaving the view) is releasing the stretch;
+        # any other fault (a bent knee with the leg still up) is a fault of the rep in progress.
+        # An entry without such a check is released by any failing check.
         angle = stretch.stretch_angle
-        self._release_faults = frozenset(
-            {FAULT_NOT_VISIBLE} | {c.name for c in stretch.checks if (c.column, c.role) == (angle.column, angle.role)}
-        )
+        release_checks = {c.name for c in stretch.checks if (c.column, c.role) == (angle.column, angle.role)}
+        self._release_faults = frozenset({FAULT_NOT_VISIBLE} | (release_checks or {c.name for c in stretch.checks}))
         self.restart()
 
     # --- FrameProtocol ---------------------------------------------------------------------
@@ -480,7 +480,7 @@ class HoldProtocol:
         # count is time out of position.
         self._pending_s += sum(frame.dt_s for frame in self._streak)
         self._streak.clear()
-        releasing = bool(self._release_faults & set(verdict.faults)) if self._release_faults else True
+        releasing = bool(self._release_faults & set(verdict.faults))
         if not releasing:
             self._release = None
         elif self._release is None:
