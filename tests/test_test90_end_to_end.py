@@ -53,7 +53,10 @@ def test_dev_recording_two_valid_trials_and_one_thigh_drift(analyzed_clip, share
         if expected["valid"]:
             assert trial["knee_extension_deficit_deg"] == pytest.approx(
                 expected["knee_extension_deficit_deg"]["image"], abs=4.0)
-    assert "thigh drifted" in trials[2]["reason"] and "toward the head" in trials[2]["reason"]
+    # The reason quotes the trial's own numbers: its drift and its end-position hip angle.
+    assert f"thigh drifted {trials[2]['hip_drift_deg']:.1f}° toward the head" in trials[2]["reason"]
+    if abs(trials[2]["hip_flexion_deg"] - 90.0) > 10.0:
+        assert f"hip {trials[2]['hip_flexion_deg']:.1f}°" in trials[2]["reason"]
     right = result["sides"]["right"]
     assert right["trials"] == 2 and right["invalid_trials"] == 1
 
@@ -133,14 +136,25 @@ def test_a_photo_of_a_standing_person_is_nothing_to_score(tmp_path, shared_dir, 
         run_test90(photo, tmp_path / "out", model=model_path)
 
 
+def test_a_side_given_against_the_orientation_is_kept_with_a_warning(analyzed_clip):
+    result = _score(analyzed_clip, "flat2d_supine9090.mp4", side="left")  # the right leg is tested
+    trial = result["trials"][0]
+    assert trial["side"] == "left" and trial["orientation_side"] == "right"
+    assert any(w.startswith("trial 1: --side says left, but the body's orientation says the right leg")
+               for w in result["warnings"])
+
+
 def test_live_mode_runs_the_protocol_through_the_live_loop(tmp_path, shared_dir, model_path):
-    """--camera with a video file: the live loop (One-Euro angles, real timestamps) feeds the protocol."""
+    """--camera with a video file: the live loop (One-Euro angles, real timestamps) feeds the protocol;
+    a --side that disagrees with the orientation (this clip tests the left leg) is warned about."""
     out = tmp_path / "live"
     result = runner.invoke(app, ["test90", "--camera", str(shared_dir / "synthetic" / "flat2d_supine9090_mirror.mp4"),
-                                 "--no-display", "--no-audio", "--trials", "1", "--out", str(out)])
+                                 "--no-display", "--no-audio", "--trials", "1", "--side", "right",
+                                 "--out", str(out)])
     assert result.exit_code == 0, result.output
     saved = json.loads((out / "test90.json").read_text())
     assert saved["mode"] == "live" and saved["source"].startswith("camera ")
     trial = saved["trials"][0]
-    assert trial["side"] == "left" and trial["valid"]
+    assert trial["side"] == "right" and trial["orientation_side"] == "left" and trial["valid"]
+    assert any("--side says right, but the body's orientation says the left leg" in w for w in saved["warnings"])
     assert trial["knee_extension_deficit_deg"] == pytest.approx(12.0, abs=4.0)
