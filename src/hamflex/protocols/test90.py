@@ -6,8 +6,9 @@ short of straight) at the end position: where the knee stops moving for ``end_ho
 
 States: ``position`` (waiting for someone lying on their back) → ``raise`` (waiting for a thigh
 at 90° with the knee bent) → ``hold_thigh`` (thigh at 90°, knee not yet moving) → ``extend``
-→ ``hold`` (knee still; the trial is recorded once still for ``end_hold_s``) → back to
-``raise`` when the knee bends again or the thigh comes down. One recording can hold many
+→ ``hold`` (knee stopped; the trial is scored, recorded and announced when stopped for
+``end_hold_s``, and that record stands unless a straighter stop follows) → back to ``raise``
+when the knee bends again or the thigh comes down. One recording can hold many
 trials. The tested leg is the raised one (geometry, never the toes' direction); its side is
 named from the body's orientation (:mod:`hamflex.protocols.sides`) unless a side is forced.
 
@@ -61,7 +62,7 @@ class Test90Settings:
     extension_onset_deg: float = 5.0  # knee straightened this much = extension started
     min_extension_deg: float = 15.0  # less is not an extension attempt
     end_hold_s: float = 0.5  # knee still this long = end position
-    score_window_s: float = 1.0  # the deficit is the median of the most extended window this long
+    score_window_s: float = 1.0  # end of recording: the deficit is the median of the most extended window this long
     still_range_deg: float = 4.0  # knee angle range within the hold window that counts as still
     still_speed_deg_s: float = 2.0  # knee speed (line fit over the hold window) above this is moving
     new_minimum_deg: float = 1.0  # knee straightening further than this restarts the hold
