@@ -495,14 +495,9 @@ def hold(
         entry = get_stretch(stretch)
         if camera is not None:
             print(f"hamflex: safety: {SAFETY_ADVICE}", file=sys.stderr, flush=True)  # before stretching starts
-            profile = None
-            if camera_profile is not None:
-                from hamflex.calibration import load_profile
-
-                profile = load_profile(camera_profile)
             result = run_hold_live(
                 entry, camera, out, side=side, hold_s=hold_s, reps=reps, realtime=realtime, display=display,
-                audio=audio, voice=voice, mirror=mirror, record=record, camera_profile=profile, model=model,
+                audio=audio, voice=voice, mirror=mirror, record=record, camera_profile=camera_profile, model=model,
                 offline=offline, verbose=verbose,
             )
         else:
