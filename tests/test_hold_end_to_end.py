@@ -169,3 +169,15 @@ def test_live_coaching_starts_with_the_safety_advice(model_path, shared_dir, tmp
     assert result.exit_code == 7, result.output
     first_line = result.stderr.splitlines()[0]
     assert first_line.startswith("hamflex: safety:") and "never bounce" in first_line
+
+
+def test_nobody_in_view_still_writes_hold_json(model_path, tmp_path):
+    from hamflex.errors import NoPersonError
+    from hamflex.hold import run_hold
+    from tests.media import gradient_frames, write_video
+
+    video = write_video(tmp_path / "empty_room.mp4", gradient_frames(10, 320, 180))
+    with pytest.raises(NoPersonError):
+        run_hold("hamstring_supine", video, tmp_path / "out", model=model_path)
+    saved = json.loads((tmp_path / "out" / "hold.json").read_text())
+    assert saved["valid_seconds_total"] == 0 and "no person" in saved["no_valid_reason"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from hamflex.errors import NothingToScoreError
+from hamflex.errors import NoPersonError, NothingToScoreError
 from hamflex.outputs.files import write_json
 from hamflex.protocols.base import samples_from_series
 from hamflex.protocols.hold import HoldProtocol
@@ -56,7 +56,8 @@ def run_hold(
     ``out_dir/hold.json`` (plus the analysis' ``angles.csv``/``summary.json`` in a subfolder)
     and return the result.
 
-    Raises NothingToScoreError (after writing) when no second was valid. On Ctrl-C the frames
+    Raises NothingToScoreError (after writing) when no second was valid, NoPersonError (after
+    writing) when nobody is seen. On Ctrl-C the frames
     measured so far are scored into ``hold.json`` (``complete: false``, next to the partial
     ``angles.csv``) and ``KeyboardInterrupt`` propagates.
     """
@@ -71,6 +72,9 @@ def run_hold(
         )
     except AnalysisInterrupted as interrupted:  # score the frames measured before Ctrl-C
         write_json(out_dir / HOLD_JSON, {**_score(protocol, interrupted.result), "source": str(path), "complete": False})
+        raise
+    except NoPersonError as error:  # hold.json says so too, like test90.json
+        write_json(out_dir / HOLD_JSON, {**protocol.result(), "source": str(path), "no_valid_reason": str(error)})
         raise
     return _finish(_score(protocol, analysis), out_dir, str(path))
 
