@@ -300,10 +300,9 @@ def history(
 ) -> None:
     """Recorded sessions, deficit trends (real change vs measurement error) and stretching adherence."""
     from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
 
     from hamflex.outputs import history as store
+    from hamflex.outputs.history_view import print_history
 
     if export is not None and export not in ("csv", "json"):
         raise typer.BadParameter("choose csv or json", param_hint="--export")
@@ -321,45 +320,11 @@ def history(
         if not sessions:
             typer.echo(store.empty_history_message(person, db))  # plain: a path must not be wrapped
             return
-        table = Table(title="Sessions")
-        for column in ("when", "person", "kind", "left deficit", "right deficit", "valid s", "reps", "source"):
-            numeric = column in ("left deficit", "right deficit", "valid s", "reps")
-            table.add_column(column, justify="right" if numeric else "left", no_wrap=column == "when")
-        for s in sessions:
-            values = s.summary()
-            table.add_row(
-                s.recorded_at.astimezone().strftime("%Y-%m-%d %H:%M"), escape(s.person), s.kind,
-                *(f"{v:.0f}°" if v is not None else "" for v in (values["left_deficit_deg"], values["right_deficit_deg"])),
-                f"{values['valid_seconds_total']:.0f}" if values["valid_seconds_total"] is not None else "",
-                str(values["reps_completed"]) if values["reps_completed"] is not None else "",
-                escape(s.source),
-            )
-        console.print(table)
-        mdc = store.minimal_detectable_change_deg()
-        for name in store.persons(sessions):
-            own = [s for s in sessions if store.person_key(s.person) == store.person_key(name)]
-            trends = Table(title=f"{escape(name)}: knee extension deficit (real change > MDC {mdc:.1f}°)")
-            for column in ("side", "n", "first", "latest", "since first", "since previous"):
-                trends.add_column(column, overflow="fold")
-            for trend in store.deficit_trends(own, mdc):
-                change_first, change_previous = trend.change_from_first_deg, trend.change_from_previous_deg
-                trends.add_row(
-                    trend.side, str(len(trend.deficits_deg)), f"{trend.first_deg:.0f}°", f"{trend.latest_deg:.0f}°",
-                    f"{change_first:+.0f}° {trend.verdict}" if change_first is not None else trend.verdict,
-                    f"{change_previous:+.0f}° {trend.verdict_since_previous}" if change_previous is not None else "",
-                )
-            if trends.row_count:
-                console.print(trends)
-            adherence = store.stretching_adherence(own, weeks=weeks)
-            console.print(f"{name}: stretching adherence, last {weeks} week(s): {adherence.summary}", markup=False)
-            weekly = ", ".join(f"{start:%d %b} {rate:.1f}/day" for start, rate in adherence.weekly_sessions_per_day())
-            if adherence.sessions:
-                console.print(f"  per week: {weekly} (advice: 1-2 a day, a rest day between is fine, "
-                              f"{store.ADVISED_REPS} reps of 20-30 s)", markup=False)
+        print_history(sessions, console, weeks=weeks)
         if plot is not None:
             from hamflex.outputs.plots import save_figure, trend_figure
 
-            chart = trend_figure(store.deficit_trends(sessions, mdc), store.persons(sessions)[0])
+            chart = trend_figure(store.deficit_trends(sessions), store.persons(sessions)[0])
             typer.echo(f"wrote {save_figure(chart, plot)}")
 
 
