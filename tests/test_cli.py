@@ -23,6 +23,7 @@ def test_version_is_eager():
 def test_help_texts_are_useful():
     top = runner.invoke(app, ["--help"])
     assert top.exit_code == 0 and "analyze" in top.stdout and "models" in top.stdout
+    assert "Exit codes" in top.stdout and "130 interrupted" in top.stdout
     sub = runner.invoke(app, ["analyze", "--help"])
     assert sub.exit_code == 0
     for option in ("--out", "--overlay", "--num-poses", "--model", "--offline", "--quiet", "--verbose"):

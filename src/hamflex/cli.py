@@ -38,6 +38,11 @@ app = typer.Typer(
     name="hamflex",
     cls=_ReportingGroup,
     help="Measure hamstring flexibility (90-90 test) and coach stretch holds from an ordinary camera.",
+    epilog=(
+        "Exit codes: 0 ok, 1 internal error, 2 usage, 3 bad input or file, 4 no person, 5 no pose model, "
+        "6 camera not opened or lost, 7 nothing to score, 8 camera profile does not fit, 130 interrupted "
+        "(details: docs/cli.md)."
+    ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
