@@ -107,7 +107,8 @@ def run_hold_live(
     except KeyboardInterrupt:
         write_json(out_dir / HOLD_JSON, {**protocol.result(), "source": camera, "ended_by": "interrupted"})
         raise
-    result = {**session.protocol_result, "ended_by": session.ended_by, "warnings": list(session.warnings)}
+    result = {**session.protocol_result, "ended_by": session.ended_by,
+              "warnings": [*session.warnings, *session.protocol_result.get("warnings", [])]}
     return _finish(result, out_dir, camera)
 
 

@@ -221,10 +221,10 @@ def startup_report(poses: PoseSequence, posture: str = "auto", seconds: float = 
 def add_startup_check(result: dict[str, Any], poses: PoseSequence, warnings: list[str],
                       posture: str = "auto") -> dict[str, Any]:
     """A protocol result with the start-of-session check: ``setup``, and ``warnings`` = the
-    analysis' ``warnings`` followed by each failed check as ``set-up: ...``."""
+    analysis' ``warnings``, the protocol's own, then each failed check as ``set-up: ...``."""
     setup = startup_report(poses, posture=posture)
     result["setup"] = setup.to_dict()
-    result["warnings"] = list(warnings) + [f"set-up: {warning}" for warning in setup.warnings]
+    result["warnings"] = [*warnings, *result.get("warnings", []), *(f"set-up: {w}" for w in setup.warnings)]
     return result
 
 

@@ -55,8 +55,7 @@ def score_analysis(analysis: AnalysisResult, protocol: Test90Protocol, photo: bo
     result["mode"] = "photo" if photo else "video"
     result["frames"] = analysis.frames
     result["frames_with_person"] = analysis.frames_with_pose
-    return add_startup_check(result, analysis.poses, [*analysis.warnings, *result.get("warnings", [])],
-                             posture="lying")
+    return add_startup_check(result, analysis.poses, analysis.warnings, posture="lying")
 
 
 def empty_result(source: str | Path, reason: str) -> dict[str, Any]:
