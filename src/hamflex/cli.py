@@ -371,9 +371,8 @@ def test90(
     verbose: VerboseOption = False,
 ) -> None:
     """The 90-90 hamstring test (active knee extension): OUT/test90.json and a summary."""
-    import json
 
-    from hamflex.outputs.files import json_ready
+    from hamflex.outputs.files import json_text
     from hamflex.test90 import format_summary, make_protocol, run_test90, run_test90_live
 
     if (recording is None) == (camera is None):
@@ -397,7 +396,7 @@ def test90(
             )
         if as_json:  # stdout is the JSON alone, so it can be piped; the summary goes to stderr
             print(format_summary(result), file=sys.stderr)
-            typer.echo(json.dumps(json_ready(result), indent=2, ensure_ascii=False))
+            sys.stdout.write(json_text(result))
         else:
             typer.echo(format_summary(result))
         if camera is None:  # live sessions warned as they went
@@ -448,10 +447,9 @@ def hold(
     verbose: VerboseOption = False,
 ) -> None:
     """Coach a stretch hold: count valid seconds (right posture, no bouncing) and reps; write OUT/hold.json."""
-    import json
 
     from hamflex.hold import format_hold_summary, run_hold, run_hold_live
-    from hamflex.outputs.files import json_ready
+    from hamflex.outputs.files import json_text
     from hamflex.protocols.hold import SAFETY_ADVICE, SIDE_CHOICES
     from hamflex.stretches import get_stretch
 
@@ -475,8 +473,10 @@ def hold(
                 entry, video, out, side=side, hold_s=hold_s, reps=reps, model=model, offline=offline,
                 camera_profile=camera_profile, progress=not quiet, verbose=verbose,
             )
-        typer.echo(json.dumps(json_ready(result), indent=2, ensure_ascii=False) if json_output
-                   else format_hold_summary(result))
+        if json_output:
+            sys.stdout.write(json_text(result))
+        else:
+            typer.echo(format_hold_summary(result))
         record_for_person("hold", person, result, source, db)
         exit_if_camera_lost(result, out)
 
@@ -557,9 +557,8 @@ def check_setup_command(
 ) -> None:
     """Is the camera side-on, level, far enough, and the legs well seen? Pass/fail and what to change;
     OUT/setup_check.json."""
-    import json
 
-    from hamflex.outputs.files import json_ready
+    from hamflex.outputs.files import json_text
     from hamflex.setup_check import check_setup, check_setup_live, format_report
 
     if (video is None) == (camera is None):
@@ -573,7 +572,10 @@ def check_setup_command(
         else:
             report = check_setup(video, out, seconds=seconds, posture=posture.value, model=model, offline=offline,
                                  camera_profile=camera_profile, progress=not quiet, verbose=verbose)
-        typer.echo(json.dumps(json_ready(report.to_dict()), indent=2) if as_json else format_report(report))
+        if as_json:
+            sys.stdout.write(json_text(report.to_dict()))
+        else:
+            typer.echo(format_report(report))
 
 
 def main() -> None:

@@ -49,9 +49,13 @@ def json_ready(value: Any) -> Any:
     return value
 
 
+def json_text(data: Any) -> str:
+    """``data`` as indented JSON text (NaN as null), as files and ``--json`` print it."""
+    return json.dumps(json_ready(data), indent=2, ensure_ascii=False) + "\n"
+
+
 def write_json(path: Path, data: Any) -> Path:
     """Write ``data`` as indented JSON (NaN as null), atomically."""
     with atomic_write(path) as handle:
-        json.dump(json_ready(data), handle, indent=2, ensure_ascii=False)
-        handle.write("\n")
+        handle.write(json_text(data))
     return Path(path)

@@ -31,7 +31,7 @@ import platformdirs
 from hamflex.errors import InputError
 from hamflex.landmarks import SIDES
 from hamflex.norms import load_norms
-from hamflex.outputs.files import json_ready
+from hamflex.outputs.files import json_ready, json_text
 
 DB_ENV_VAR = "HAMFLEX_DB"
 KINDS = ("test90", "hold")
@@ -552,7 +552,7 @@ def export_sessions(sessions: Iterable[Session], fmt: str) -> str:
     """The sessions as ``json`` (a list of objects) or ``csv`` (the result as a JSON column)."""
     rows = export_rows(sessions)
     if fmt == "json":
-        return json.dumps(json_ready(rows), indent=2, ensure_ascii=False) + "\n"
+        return json_text(rows)
     if fmt == "csv":
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=EXPORT_FIELDS, lineterminator="\n")
