@@ -32,7 +32,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from hamflex.geometry import knee_flexion_deg, pair_midpoint, trunk_direction
+from hamflex.geometry import knee_flexion_deg, pair_midpoint, segment_to_horizontal_deg, trunk_direction
 from hamflex.landmarks import INDEX, SIDES, side_index
 from hamflex.outputs.files import write_json
 from hamflex.series import DEFAULT_MIN_VISIBILITY, PoseSequence, leg_visibility
@@ -232,7 +232,8 @@ def add_startup_check(result: dict[str, Any], poses: PoseSequence, warnings: lis
 
 
 def _elevation_deg(delta: np.ndarray) -> float:
-    return _nanmedian(np.degrees(np.arctan2(np.abs(delta[..., 1]), np.abs(delta[..., 0]))))
+    """Median elevation above the picture's horizontal of direction vectors ``delta``."""
+    return _nanmedian(segment_to_horizontal_deg(np.zeros_like(delta), delta))
 
 
 def guess_posture(landmarks_px: np.ndarray) -> str:
