@@ -33,7 +33,7 @@ import cv2
 import numpy as np
 
 from hamflex.geometry import knee_flexion_deg, pair_midpoint, segment_to_horizontal_deg, trunk_direction
-from hamflex.landmarks import INDEX, SIDES, side_index
+from hamflex.landmarks import INDEX, LEG_JOINTS, SIDES, side_index
 from hamflex.outputs.files import write_json
 from hamflex.series import DEFAULT_MIN_VISIBILITY, PoseSequence, leg_visibility
 
@@ -252,7 +252,7 @@ def _near_side(poses: PoseSequence) -> str | None:
     if abs(seen["left"] - seen["right"]) >= 0.05:
         return max(seen, key=seen.get)
     depth = {
-        side: _nanmedian(poses.world_landmarks_m[poses.detected][:, [side_index(side, j) for j in ("hip", "knee", "ankle")], 2])
+        side: _nanmedian(poses.world_landmarks_m[poses.detected][:, [side_index(side, j) for j in LEG_JOINTS], 2])
         for side in SIDES
     }
     return min(depth, key=depth.get)
@@ -397,7 +397,7 @@ def check_poses(
     lean = body_lean_deg(landmarks_px, posture)
     if posture == "standing":
         knees = [
-            knee_flexion_deg(*(landmarks_px[:, side_index(side, j)] for j in ("hip", "knee", "ankle"))) for side in SIDES
+            knee_flexion_deg(*(landmarks_px[:, side_index(side, j)] for j in LEG_JOINTS)) for side in SIDES
         ]
         upright = detected & (np.fmax(*knees) <= STRAIGHT_KNEE_MAX_DEG)
         lean = np.where(upright, lean, np.nan)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from hamflex.geometry import trunk_direction
-from hamflex.landmarks import NOSE, other_side, side_index
+from hamflex.landmarks import LEG_JOINTS, NOSE, other_side, side_index
 
 # Depth differences (metres) smaller than this do not say which leg is nearer.
 MIN_DEPTH_GAP_M = 0.03
@@ -68,7 +68,7 @@ def leg_depth_m(world_landmarks_m: np.ndarray | None, leg: str) -> float:
     """Mean world depth (z, metres; smaller = nearer the camera) of a leg's hip, knee and ankle."""
     if world_landmarks_m is None:
         return float("nan")
-    indices = [side_index(leg, joint) for joint in ("hip", "knee", "ankle")]
+    indices = [side_index(leg, joint) for joint in LEG_JOINTS]
     depths = np.asarray(world_landmarks_m, dtype=np.float64)[indices, 2]
     depths = depths[np.isfinite(depths)]
     return float(depths.mean()) if depths.size else float("nan")

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from hamflex.geometry import trunk_direction
-from hamflex.landmarks import SIDES, other_side, side_index
+from hamflex.landmarks import LEG_JOINTS, SIDES, other_side, side_index
 from hamflex.norms import Norms, load_norms
 from hamflex.protocols.base import (
     CUE_DONE,
@@ -118,7 +118,7 @@ def frame_features(sample: FrameSample) -> FrameFeatures | None:
     raised = max(finite, key=finite.get)
     other = other_side(raised)
     points = np.asarray(sample.landmarks_px, dtype=np.float64)
-    hip_i, knee_i, ankle_i = (side_index(raised, j) for j in ("hip", "knee", "ankle"))
+    hip_i, knee_i, ankle_i = (side_index(raised, j) for j in LEG_JOINTS)
     trunk_px = float(np.linalg.norm(trunk_direction(points)))
     width_px = (_length(points, side_index("left", "shoulder"), side_index("right", "shoulder"))
                 + _length(points, side_index("left", "hip"), side_index("right", "hip"))) / 2
