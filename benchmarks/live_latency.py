@@ -24,9 +24,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from hamflex.capture import Frame
-from hamflex.live import run_live_session
-from hamflex.pose import PoseEstimator
+from hamflex.media.sources import Frame
+from hamflex.pipelines.live import run_live_session
+from hamflex.media.pose import PoseEstimator
 from hamflex.protocols.base import Feedback
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"

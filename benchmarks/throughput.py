@@ -30,7 +30,7 @@ def bare_loop_fps(video: Path, model: Path, predecoded: bool = False) -> float:
     import mediapipe as mp
     from mediapipe.tasks.python import BaseOptions, vision
 
-    from hamflex._native_stderr import native_stderr_silenced
+    from hamflex.media.native_log import native_stderr_silenced
 
     frames = []
     if predecoded:
@@ -66,7 +66,7 @@ def bare_loop_fps(video: Path, model: Path, predecoded: bool = False) -> float:
 
 
 def hamflex_fps(video: Path, model: Path) -> float:
-    from hamflex.analysis import analyze_video
+    from hamflex.pipelines.offline import analyze_video
 
     with tempfile.TemporaryDirectory() as out:
         started = time.perf_counter()

@@ -31,7 +31,7 @@ def model_path(shared_dir: Path) -> Path:
 @pytest.fixture(scope="session")
 def analyzed_clip(model_path: Path, tmp_path_factory):
     """``analyzed_clip(relative_path)`` → AnalysisResult, each shared file analysed once per run."""
-    from hamflex.analysis import analyze_video
+    from hamflex.pipelines.offline import analyze_video
 
     cache: dict[str, object] = {}
     out_dir = tmp_path_factory.mktemp("analyzed")

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hamflex.landmarks import INDEX, NUM_LANDMARKS
-from hamflex.pose import PoseFrame
-from hamflex.series import PoseSequence
+from hamflex.core.landmarks import INDEX, NUM_LANDMARKS
+from hamflex.media.pose import PoseFrame
+from hamflex.core.series import PoseSequence
 
 THIGH_M = 0.45
 SHANK_M = 0.43

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from hamflex.landmarks import INDEX
+from hamflex.core.landmarks import INDEX
 from hamflex.protocols.base import FrameSample, samples_from_series
-from hamflex.series import AngleSeries
+from hamflex.core.series import AngleSeries
 from tests.synthetic_poses import THIGH_M, SyntheticPose, make_pose, to_pose_sequence
 
 PIXELS_PER_M = 400.0

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from hamflex.landmarks import side_index
-from hamflex.series import AngleSeries, PoseSequence
+from hamflex.core.landmarks import side_index
+from hamflex.core.series import AngleSeries, PoseSequence
 from tests.synthetic_poses import make_pose, to_pose_sequence
 
 OTHER = {"left": "right", "right": "left"}

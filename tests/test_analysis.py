@@ -11,7 +11,7 @@ import time
 import numpy as np
 import pytest
 
-from hamflex.analysis import analyze_video
+from hamflex.pipelines.offline import analyze_video
 from hamflex.errors import NoPersonError
 from hamflex.outputs.tables import CSV_COLUMNS, read_angles_csv
 from tests.media import gradient_frames, write_video

@@ -10,7 +10,7 @@ import time
 import numpy as np
 import pytest
 
-from hamflex.audio import (
+from hamflex.outputs.audio import (
     CUE_SOUNDS,
     SAMPLE_RATE_HZ,
     AudioCues,

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from hamflex.calibration import (
+from hamflex.camera.calibrate import (
     MAX_GRID_BEND,
     MIN_VIEWS,
     BoardSpec,
@@ -32,7 +32,7 @@ from hamflex.calibration import (
     write_board,
 )
 from hamflex.errors import CameraProfileError, InputError
-from hamflex.pose import PoseFrame
+from hamflex.media.pose import PoseFrame
 
 SENSOR_UNITS_PER_PX = 64
 POSE2SIM_BOARD = BoardSpec(4, 7, 60.0)
@@ -182,7 +182,7 @@ def test_implausible_profiles_are_named(shared_dir):
 def test_a_wrong_board_without_the_grid_check_gives_an_implausible_fit_and_no_profile(shared_dir, monkeypatch):
     """The second line of defence: even when every made-up grid is accepted as a board
     (as before the grid check), the fit is refused instead of saved."""
-    monkeypatch.setattr("hamflex.calibration.MAX_GRID_BEND", float("inf"))
+    monkeypatch.setattr("hamflex.camera.calibrate.MAX_GRID_BEND", float("inf"))
     result = calibrate_camera([shared_dir / "calibration" / "opencv_chessboard_9x6"], BoardSpec(4, 7, 25.0))
     assert len(result.used) >= MIN_VIEWS
     assert result.profile is None and result.implausible
@@ -298,7 +298,7 @@ def test_pose2sim_videos_cropped_to_1080_do_not_fit_the_1088_profile(pose2sim_re
 
 
 def test_analyze_video_applies_the_profile_after_detection(analyzed_clip, shared_dir, model_path):
-    from hamflex.analysis import analyze_video
+    from hamflex.pipelines.offline import analyze_video
 
     plain = analyzed_clip("synthetic/flat2d_stand.mp4")
     profile = replace(wide_angle_profile(960, 540), fx=600.0, fy=600.0, cx=480.0, cy=270.0)
@@ -311,7 +311,7 @@ def test_analyze_video_applies_the_profile_after_detection(analyzed_clip, shared
 
 
 def test_analyze_video_refuses_a_profile_for_another_shape(shared_dir, model_path, tmp_path):
-    from hamflex.analysis import analyze_video
+    from hamflex.pipelines.offline import analyze_video
 
     path = wide_angle_profile(1088, 1920).save(tmp_path / "portrait.json")
     with pytest.raises(CameraProfileError):

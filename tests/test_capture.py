@@ -6,7 +6,7 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from hamflex.capture import PhotoSource, TimestampClock, VideoSource, open_source
+from hamflex.media.sources import PhotoSource, TimestampClock, VideoSource, open_source
 from hamflex.errors import InputError
 from tests.media import gradient_frames, set_mp4_rotation, write_video
 

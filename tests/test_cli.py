@@ -9,7 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from hamflex import __version__
-from hamflex.cli import app, output_names
+from hamflex.cli import app
+from hamflex.cli.app import output_names
 
 runner = CliRunner()
 
@@ -124,7 +125,7 @@ def test_empty_person_is_refused_before_any_work(tmp_path):
 def test_lost_camera_exits_6_after_saving():
     import typer
 
-    from hamflex.cli import exit_if_camera_lost
+    from hamflex.cli.app import exit_if_camera_lost
 
     exit_if_camera_lost({"ended_by": "finished"}, Path("out"))  # nothing to say
     with pytest.raises(typer.Exit) as stopped:

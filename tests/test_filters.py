@@ -5,7 +5,13 @@ import math
 import numpy as np
 import pytest
 
-from hamflex.filters import OneEuroBank, OneEuroFilter, ZeroPhaseLowPass, interpolate_gaps, smooth_offline
+from hamflex.core.filters import (
+    OneEuroBank,
+    OneEuroFilter,
+    ZeroPhaseLowPass,
+    interpolate_gaps,
+    smooth_offline,
+)
 
 FPS = 30.0
 T_S = np.arange(0, 10, 1 / FPS)

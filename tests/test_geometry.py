@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hamflex.geometry import (
+from hamflex.core.geometry import (
     flexion_deg,
     joint_angle_deg,
     pose_angles_deg,

@@ -11,10 +11,10 @@ import pytest
 from typer.testing import CliRunner
 
 from hamflex.cli import app
-from hamflex.filters import OneEuroBank
+from hamflex.core.filters import OneEuroBank
 from hamflex.protocols.base import samples_from_series
 from hamflex.protocols.hold import FAULT_BOUNCING, HoldProtocol, HoldSettings
-from hamflex.stretches import get_stretch
+from hamflex.protocols.catalog import get_stretch
 
 pytestmark = pytest.mark.model
 
@@ -119,9 +119,9 @@ def test_hold_command_usage_errors(tmp_path):
 
 
 def test_live_branch_runs_the_live_loop_and_saves(model_path, shared_dir, tmp_path):
-    """`--camera FILE` goes through hamflex.live; hold.json is written however it ends."""
+    """`--camera FILE` goes through hamflex.pipelines.live; hold.json is written however it ends."""
     from hamflex.errors import NothingToScoreError
-    from hamflex.hold import run_hold_live
+    from hamflex.pipelines.holds import run_hold_live
 
     out = tmp_path / "live"
     with pytest.raises(NothingToScoreError):
@@ -173,7 +173,7 @@ def test_live_coaching_starts_with_the_safety_advice(model_path, shared_dir, tmp
 
 def test_nobody_in_view_still_writes_hold_json(model_path, tmp_path):
     from hamflex.errors import NoPersonError
-    from hamflex.hold import run_hold
+    from hamflex.pipelines.holds import run_hold
     from tests.media import gradient_frames, write_video
 
     video = write_video(tmp_path / "empty_room.mp4", gradient_frames(10, 320, 180))

@@ -17,11 +17,11 @@ import cv2
 import numpy as np
 import pytest
 
-from hamflex.audio import read_wav
-from hamflex.calibration import CameraProfile
-from hamflex.capture import LiveSource
+from hamflex.outputs.audio import read_wav
+from hamflex.camera.calibrate import CameraProfile
+from hamflex.media.sources import LiveSource
 from hamflex.errors import CameraProfileError
-from hamflex.live import (
+from hamflex.pipelines.live import (
     Hud,
     LiveSessionResult,
     TerminalView,
@@ -33,7 +33,7 @@ from hamflex.live import (
     run_live_session,
 )
 from hamflex.outputs.tables import CSV_COLUMNS
-from hamflex.pose import PoseFrame
+from hamflex.media.pose import PoseFrame
 from hamflex.protocols.base import CUE_DONE, CUE_TICK, Feedback, FrameSample
 from tests.synthetic_poses import make_pose, to_pose_frames
 

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from hamflex import models
+from hamflex.media import models
 from hamflex.errors import ModelUnavailableError
 
 SHARED_FULL_SHA256 = "d233e9e7b26fd84efb2671d8f4bb526a8c93355a0371fef85b58394a3cff98d1"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from hamflex.norms import load_norms, packaged_table_text
+from hamflex.protocols.norms import load_norms, packaged_table_text
 
 REPO_TABLE = Path(__file__).resolve().parents[1] / "calibration" / "norms.toml"
 

@@ -6,9 +6,9 @@ import sys
 import numpy as np
 import pytest
 
-from hamflex.capture import PhotoSource, VideoSource
-from hamflex.landmarks import NUM_LANDMARKS, POSE_CONNECTIONS, side_index
-from hamflex.pose import PoseEstimator, PoseFrame, select_person
+from hamflex.media.sources import PhotoSource, VideoSource
+from hamflex.core.landmarks import NUM_LANDMARKS, POSE_CONNECTIONS, side_index
+from hamflex.media.pose import PoseEstimator, PoseFrame, select_person
 
 
 def test_skeleton_edges_match_mediapipe():
@@ -81,8 +81,8 @@ def test_two_people_in_view_the_largest_is_followed(model_path, shared_dir):
 
 def test_mediapipe_native_logs_are_hidden_unless_verbose(model_path, shared_dir):
     script = (
-        "from hamflex.capture import PhotoSource\n"
-        "from hamflex.pose import PoseEstimator\n"
+        "from hamflex.media.sources import PhotoSource\n"
+        "from hamflex.media.pose import PoseEstimator\n"
         "import sys\n"
         f"src = PhotoSource({str(shared_dir / 'photos/free-exercise-db/Lying_Hamstring/1.jpg')!r})\n"
         f"with PoseEstimator({str(model_path)!r}, image_mode=True, verbose=sys.argv[1] == 'v') as e:\n"

@@ -24,9 +24,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hamflex.landmarks import INDEX
-from hamflex.series import PoseSequence
-from hamflex.setup_check import (
+from hamflex.core.landmarks import INDEX
+from hamflex.core.series import PoseSequence
+from hamflex.camera.checks import (
     SIDE_ON_MAX_DEG,
     check_light,
     check_poses,
@@ -226,7 +226,7 @@ def test_view_without_world_landmarks_uses_typical_proportions(analyzed_clip, po
 
 def test_live_protocol_collects_seconds_then_reports(analyzed_clip):
     from hamflex.protocols.base import samples_from_series
-    from hamflex.setup_check import SetupCheckProtocol
+    from hamflex.camera.checks import SetupCheckProtocol
 
     result = analyzed_clip("synthetic/flat2d_stand.mp4")
     protocol = SetupCheckProtocol(result.poses.image_width, result.poses.image_height, seconds=1.5)
@@ -278,7 +278,7 @@ def test_check_setup_command_live_from_a_file(shared_dir, model_path, tmp_path):
 
 
 def test_roll_is_not_blamed_on_movement_for_a_single_photo():
-    from hamflex.setup_check import check_roll
+    from hamflex.camera.checks import check_roll
 
     one_frame = check_roll(float("nan"), "lying", frames_seen=1)
     assert one_frame.passed is None and "1 frame" in one_frame.message and "moved" not in one_frame.message

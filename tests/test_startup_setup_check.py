@@ -1,7 +1,7 @@
 """The 90-90 test and the holds run the set-up checks on their first seconds and warn."""
 
-from hamflex.live import run_live_session
-from hamflex.test90 import make_protocol, score_analysis
+from hamflex.pipelines.live import run_live_session
+from hamflex.pipelines.api import make_protocol, score_analysis
 from tests.test_live import CountingProtocol
 
 

@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 
 from hamflex.cli import app
 from hamflex.protocols.hold import FAULT_MOVING, HoldProtocol
-from hamflex.stretch_geometry import ankle_to_other_knee_ratio, stretch_measures
-from hamflex.stretches import (
+from hamflex.core.geometry import ankle_to_other_knee_ratio, stretch_measures
+from hamflex.protocols.catalog import (
     MIN_HOLD_S,
     CatalogError,
     UnknownStretchError,

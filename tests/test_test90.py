@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hamflex.test90 import format_summary, make_protocol
+from hamflex.pipelines.api import format_summary, make_protocol
 
 RESULT = {
     "source": "clip.mp4",

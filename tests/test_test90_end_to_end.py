@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from hamflex.cli import app
 from hamflex.errors import NothingToScoreError
-from hamflex.test90 import make_protocol, run_test90, score_analysis
+from hamflex.pipelines.api import make_protocol, run_test90, score_analysis
 from tests.media import gradient_frames, write_video
 
 pytestmark = pytest.mark.model

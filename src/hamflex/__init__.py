@@ -14,7 +14,7 @@ __all__ = ["AnalysisResult", "HamflexError", "__version__", "analyze_video"]
 def __getattr__(name: str):
     """Import the pipeline on first use, so ``hamflex --version`` stays instant."""
     if name in ("analyze_video", "AnalysisResult"):
-        from hamflex import analysis
+        from hamflex.pipelines import offline as analysis
 
         return getattr(analysis, name)
     raise AttributeError(f"module 'hamflex' has no attribute {name!r}")

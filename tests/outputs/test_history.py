@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from hamflex.outputs import history
-from hamflex.outputs.history import (
+from hamflex.history import store as history
+from hamflex.history.store import (
     IMPROVEMENT,
     LOSS,
     MISSED,

@@ -32,7 +32,7 @@ def test_white_text_on_white_is_still_visible():
 def test_left_and_right_labels_do_not_cover_each_other_in_a_side_view():
     """Side-on, both hips (and knees) project to nearly the same pixel: the labels go to
     opposite sides of the joint."""
-    from hamflex.landmarks import NUM_LANDMARKS, side_index
+    from hamflex.core.landmarks import NUM_LANDMARKS, side_index
     from hamflex.outputs.overlay import draw_angle_labels
 
     image = np.zeros((480, 640, 3), np.uint8)

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from hamflex.cli import app
 from hamflex.errors import InputError
-from hamflex.outputs.history import record_session
+from hamflex.history.store import record_session
 from hamflex.outputs.plots import Span, angle_figure, figure_bytes, spans_from_hold, spans_from_test90, undetected_spans
 from hamflex.outputs.report import PdfUnavailableError, find_inputs, method_texts, write_pdf, write_report
 from hamflex.outputs.tables import read_angles_csv
@@ -159,7 +159,7 @@ def test_analyze_report_of_a_directory_with_several_recordings(analyzed_dir, tmp
 
 def test_hold_report_from_the_real_coach(analyzed_clip, tmp_path):
     from hamflex.protocols.hold import HoldProtocol
-    from hamflex.stretches import get_stretch
+    from hamflex.protocols.catalog import get_stretch
 
     analysis = analyzed_clip("synthetic/flat2d_slr.mp4")
     coach = HoldProtocol(get_stretch("hamstring_supine"))
@@ -398,7 +398,7 @@ def page_text(report: Path) -> str:
 @pytest.fixture(scope="module")
 def live_dirs(shared_dir, model_path, tmp_path_factory) -> tuple[Path, Path]:
     """(output folder, --record folder) of a real live 90-90 session fed the synthetic clip."""
-    from hamflex.live import run_live_session
+    from hamflex.pipelines.live import run_live_session
     from hamflex.protocols.test90 import Test90Protocol
 
     root = tmp_path_factory.mktemp("live")

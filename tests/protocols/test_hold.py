@@ -9,7 +9,7 @@ import math
 import numpy as np
 import pytest
 
-from hamflex.hold import format_hold_summary
+from hamflex.pipelines.holds import format_hold_summary
 from hamflex.protocols.base import CUE_DONE, CUE_POSITION_BAD, CUE_SWITCH_SIDES
 from hamflex.protocols.hold import (
     CUE_BOUNCING,
@@ -20,7 +20,7 @@ from hamflex.protocols.hold import (
     HoldProtocol,
     HoldSettings,
 )
-from hamflex.stretches import get_stretch
+from hamflex.protocols.catalog import get_stretch
 from tests.synthetic_stretches import correct_pose, samples
 
 FPS = 30.0

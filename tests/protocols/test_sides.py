@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hamflex.landmarks import side_index
+from hamflex.core.landmarks import side_index
 from hamflex.protocols import sides
 from hamflex.protocols.sides import (
     leg_depth_m,

@@ -8,12 +8,12 @@ import json
 import numpy as np
 import pytest
 
-from hamflex.filters import OneEuroBank
-from hamflex.norms import load_norms
+from hamflex.core.filters import OneEuroBank
+from hamflex.protocols.norms import load_norms
 from hamflex.outputs.files import json_ready
 from hamflex.protocols.base import CUE_DONE, CUE_SWITCH_SIDES, FrameSample, samples_from_series
 from hamflex.protocols.test90 import FrameFeatures, Test90Protocol, Test90Settings, check_trial
-from hamflex.series import AngleSeries
+from hamflex.core.series import AngleSeries
 from tests.synthetic_poses import make_pose, to_pose_sequence
 from tests.synthetic_test90 import TrialScript, make_test90_recording
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from hamflex.landmarks import POSE_CONNECTIONS, SIDES, side_index
+from hamflex.core.landmarks import POSE_CONNECTIONS, SIDES, side_index
 
 SKELETON_BGR = (255, 255, 255)
 LEFT_BGR = (255, 160, 0)  # blue-ish: left side

@@ -28,14 +28,14 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from hamflex import __version__
 from hamflex.errors import HamflexError, InputError
-from hamflex.filters import ZeroPhaseLowPass
-from hamflex.norms import load_norms
-from hamflex.outputs import history
+from hamflex.core.filters import ZeroPhaseLowPass
+from hamflex.protocols.norms import load_norms
+from hamflex.history import store as history
 from hamflex.outputs.files import atomic_write
 from hamflex.outputs.plots import (Span, angle_figure, drawn_spans, figure_bytes, span_caption, spans_from_hold,
                                    spans_from_test90, trend_figure)
 from hamflex.outputs.tables import read_angles_csv
-from hamflex.series import AngleSeries
+from hamflex.core.series import AngleSeries
 
 REPORT_NAME = "report.html"
 LIVE_SESSION_FILE = "live_session.json"

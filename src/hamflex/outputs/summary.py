@@ -10,7 +10,7 @@ import numpy as np
 from hamflex.outputs.tables import ANGLE_COLUMNS
 
 if TYPE_CHECKING:
-    from hamflex.analysis import AnalysisResult
+    from hamflex.pipelines.offline import AnalysisResult
 
 SUMMARY_SCHEMA_VERSION = 1
 

@@ -7,10 +7,10 @@ import math
 from collections.abc import Mapping
 from pathlib import Path
 
-from hamflex.geometry import LEG_ANGLE_NAMES, to_3d_name
-from hamflex.landmarks import SIDES
+from hamflex.core.geometry import LEG_ANGLE_NAMES, to_3d_name
+from hamflex.core.landmarks import SIDES
 from hamflex.outputs.files import atomic_write
-from hamflex.series import AngleSeries, smoothed_name
+from hamflex.core.series import AngleSeries, smoothed_name
 
 ANGLE_COLUMNS: tuple[str, ...] = (
     "trunk_to_horizontal_deg",

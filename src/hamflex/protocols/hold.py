@@ -31,8 +31,9 @@ from hamflex.protocols.base import (
     FrameSample,
 )
 from hamflex.protocols.sides import name_tested_side, right_side_facing_score, tested_leg_is_near
-from hamflex.stretch_geometry import other_side, stretch_measures
-from hamflex.stretches import MIN_HOLD_S, PostureCheck, Stretch
+from hamflex.core.landmarks import other_side
+from hamflex.core.geometry import stretch_measures
+from hamflex.protocols.catalog import MIN_HOLD_S, PostureCheck, Stretch
 
 HOLD_SCHEMA_VERSION = 1
 SIDE_CHOICES = ("left", "right", "both")

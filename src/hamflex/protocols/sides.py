@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from hamflex.geometry import trunk_direction
-from hamflex.landmarks import LEG_JOINTS, NOSE, other_side, side_index
+from hamflex.core.geometry import trunk_direction
+from hamflex.core.landmarks import LEG_JOINTS, NOSE, other_side, side_index
 
 # Depth differences (metres) smaller than this do not say which leg is nearer.
 MIN_DEPTH_GAP_M = 0.03

@@ -23,9 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from hamflex.geometry import trunk_direction
-from hamflex.landmarks import LEG_JOINTS, SIDES, other_side, side_index
-from hamflex.norms import Norms, load_norms
+from hamflex.core.geometry import trunk_direction
+from hamflex.core.landmarks import LEG_JOINTS, SIDES, other_side, side_index
+from hamflex.protocols.norms import Norms, load_norms
 from hamflex.protocols.base import (
     CUE_DONE,
     CUE_POSITION_BAD,

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from hamflex._native_stderr import native_stderr_silenced
-from hamflex.capture import Frame
-from hamflex.landmarks import NUM_LANDMARKS, side_index
+from hamflex.media.native_log import native_stderr_silenced
+from hamflex.media.sources import Frame
+from hamflex.core.landmarks import NUM_LANDMARKS, side_index
 
 
 def _nan(*shape: int) -> np.ndarray:

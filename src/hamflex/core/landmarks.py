@@ -21,6 +21,8 @@ LANDMARK_NAMES: tuple[str, ...] = (
 INDEX = {name: i for i, name in enumerate(LANDMARK_NAMES)}
 
 NOSE = INDEX["nose"]
+DEFAULT_MIN_VISIBILITY = 0.5
+"""Landmarks MediaPipe sees with less visibility than this count as missing (NaN) in angles."""
 SIDES = ("left", "right")
 
 

@@ -13,14 +13,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from hamflex.analysis import AnalysisInterrupted, AnalysisResult, analyze_video
-from hamflex.capture import is_photo
+from hamflex.pipelines.offline import AnalysisInterrupted, AnalysisResult, analyze_video
+from hamflex.media.sources import is_photo
 from hamflex.errors import NoPersonError, NothingToScoreError
-from hamflex.norms import SEXES
+from hamflex.protocols.norms import SEXES
 from hamflex.outputs.files import write_json
 from hamflex.protocols.base import samples_from_series
 from hamflex.protocols.test90 import SCHEMA_VERSION, TEST_NAME, Test90Protocol, Test90Settings
-from hamflex.setup_check import add_startup_check
+from hamflex.camera.checks import add_startup_check
 
 SIDE_CHOICES = ("left", "right", "both")
 RESULT_FILE = "test90.json"
@@ -139,13 +139,13 @@ def format_summary(result: dict[str, Any]) -> str:
 
 
 def run_test90_live(camera: str, out_dir: str | Path, protocol: Test90Protocol, **live_options: Any) -> dict[str, Any]:
-    """Run the test live (``hamflex.live.run_live_session``) and write ``out_dir/test90.json``.
+    """Run the test live (``hamflex.pipelines.live.run_live_session``) and write ``out_dir/test90.json``.
 
     ``live_options`` go to ``run_live_session`` (realtime, display, audio, voice, mirror, record,
     camera_profile, model, offline, verbose). The result is saved however the session ends,
     Ctrl-C included; no trial raises :class:`NothingToScoreError` after saving.
     """
-    from hamflex.live import run_live_session
+    from hamflex.pipelines.live import run_live_session
 
     out_dir = Path(out_dir)
     try:

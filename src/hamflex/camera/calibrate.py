@@ -21,7 +21,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from hamflex.capture import PHOTO_SUFFIXES, is_photo
+from hamflex.media.sources import PHOTO_SUFFIXES, is_photo
 from hamflex.errors import CameraProfileError, InputError
 from hamflex.outputs.files import write_json
 
@@ -308,7 +308,7 @@ class CameraProfile:
         return result.reshape(points.shape)
 
     def undistort_pose(self, pose_frame):
-        """``pose_frame`` (a :class:`~hamflex.pose.PoseFrame`) with undistorted image landmarks.
+        """``pose_frame`` (a :class:`~hamflex.media.pose.PoseFrame`) with undistorted image landmarks.
 
         Only the normalized image coordinates change (x, y; MediaPipe's relative depth z and
         the metric world landmarks are kept). Frames of another resolution with the same

@@ -7,7 +7,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from hamflex.outputs import history as store
+from hamflex.history import store
 
 
 def print_history(sessions: list[store.Session], console: Console, weeks: int = 4) -> None:

@@ -16,8 +16,9 @@ from importlib import resources
 from pathlib import Path
 
 from hamflex.errors import HamflexError
-from hamflex.geometry import LEG_ANGLE_NAMES, to_3d_name
-from hamflex.stretch_geometry import STRETCH_MEASURE_NAMES, other_side
+from hamflex.core.geometry import LEG_ANGLE_NAMES, to_3d_name
+from hamflex.core.geometry import STRETCH_MEASURE_NAMES
+from hamflex.core.landmarks import other_side
 
 CATALOG_SCHEMA_VERSION = 1
 MIN_HOLD_S = 20.0  # the shortest hold the classic advice counts as a stretch (docs/stretches.md)

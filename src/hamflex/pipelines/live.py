@@ -1,10 +1,10 @@
 """The live loop behind ``--camera``: camera → pose → angles → protocol → overlay, sound, record.
 
 One frame at a time, on the main thread (``imshow``/``waitKey`` must run there on macOS):
-the newest captured frame (:class:`~hamflex.capture.LiveSource` drops older ones, so no
+the newest captured frame (:class:`~hamflex.media.sources.LiveSource` drops older ones, so no
 backlog builds up) → MediaPipe in VIDEO mode → ``frame_angles_deg`` → causal One-Euro
 smoothing → :class:`~hamflex.protocols.base.FrameSample` → ``protocol.update`` → cues to
-:class:`~hamflex.audio.AudioCues` (a background thread) → the overlay in a window (unless
+:class:`~hamflex.outputs.audio.AudioCues` (a background thread) → the overlay in a window (unless
 ``display=False``) and the guidance printed on the terminal.
 
 Nothing measured is lost: when the camera is lost, on Ctrl-C, or when the window is closed,
@@ -31,19 +31,20 @@ from typing import Any
 import cv2
 import numpy as np
 
-from hamflex.analysis import frame_angles_deg
-from hamflex.audio import CUE_TEXT, AudioCues, render_cue_track
-from hamflex.capture import LiveFrame, LiveSource
+from hamflex.pipelines.offline import frame_angles_deg
+from hamflex.outputs.audio import CUE_TEXT, AudioCues, render_cue_track
+from hamflex.media.sources import LiveFrame, LiveSource
 from hamflex.errors import EXIT_INTERRUPTED, CameraError
-from hamflex.filters import OneEuroBank
-from hamflex.landmarks import LANDMARK_NAMES, NUM_LANDMARKS, SIDES
+from hamflex.core.filters import OneEuroBank
+from hamflex.core.landmarks import LANDMARK_NAMES, NUM_LANDMARKS, SIDES
 from hamflex.outputs.files import write_json
 from hamflex.outputs.overlay import draw_angle_labels, draw_skeleton, draw_text_lines
 from hamflex.outputs.tables import CSV_COLUMNS, CsvSink, angle_row
-from hamflex.pose import PoseFrame
+from hamflex.media.pose import PoseFrame
 from hamflex.protocols.base import Feedback, FrameProtocol, FrameSample
-from hamflex.series import DEFAULT_MIN_VISIBILITY, leg_visibility
-from hamflex.setup_check import STARTUP_CHECK_S, SetupCheckProtocol
+from hamflex.core.landmarks import DEFAULT_MIN_VISIBILITY
+from hamflex.core.series import leg_visibility
+from hamflex.camera.checks import STARTUP_CHECK_S, SetupCheckProtocol
 
 ENDINGS = ("finished", "quit", "interrupted", "camera_lost", "error")
 DISPLAY_MAX_SIZE_PX = 1280  # the window's frame is scaled down to this (faster drawing)
@@ -457,10 +458,10 @@ def run_live_session(
     first seconds with a person in view ("lying", "standing", "seated" or "auto"), and what
     fails is warned about on the terminal and in the overlay.
     """
-    from hamflex.models import resolve_model
-    from hamflex.pose import PoseEstimator
+    from hamflex.media.models import resolve_model
+    from hamflex.media.pose import PoseEstimator
 
-    from hamflex.calibration import load_profile
+    from hamflex.camera.calibrate import load_profile
 
     warnings: list[str] = []
     camera_profile = load_profile(camera_profile)

@@ -7,12 +7,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hamflex.filters import ZeroPhaseLowPass, smooth_offline
-from hamflex.geometry import hide_unseen, pose_angles_deg
-from hamflex.landmarks import LEG_JOINTS, NUM_LANDMARKS, SIDES, side_index
-from hamflex.pose import PoseFrame
-
-DEFAULT_MIN_VISIBILITY = 0.5
+from hamflex.core.filters import ZeroPhaseLowPass, smooth_offline
+from hamflex.core.geometry import hide_unseen, pose_angles_deg
+from hamflex.core.landmarks import DEFAULT_MIN_VISIBILITY, LEG_JOINTS, NUM_LANDMARKS, SIDES, side_index
 
 
 def _check_shape(name: str, value: np.ndarray, shape: tuple[int, ...]) -> None:
@@ -47,7 +44,7 @@ class PoseSequence:
         return len(self.frame_index)
 
     @classmethod
-    def from_frames(cls, frames: Sequence[PoseFrame], image_width: int = 0, image_height: int = 0) -> PoseSequence:
+    def from_frames(cls, frames: Sequence, image_width: int = 0, image_height: int = 0) -> PoseSequence:
         if frames:
             image_width, image_height = frames[0].image_width, frames[0].image_height
         return cls(

@@ -167,7 +167,7 @@ def analyze(
     verbose: VerboseOption = False,
 ) -> None:
     """Per-frame hip and knee angles of recorded videos: OUT/<video>/angles.csv and summary.json."""
-    from hamflex.analysis import analyze_video
+    from hamflex.pipelines.offline import analyze_video
 
     first_failure = 0
     unique_videos = list(dict.fromkeys(videos))  # the same file given twice is analysed once
@@ -203,7 +203,7 @@ def models(
     ] = None,
 ) -> None:
     """List the pose models in the user cache, or download one."""
-    from hamflex import models as model_store
+    from hamflex.media import models as model_store
 
     with reported_errors():
         if download is not None:
@@ -241,7 +241,7 @@ def record_for_person(kind: str, person: Optional[str], result: dict, source: st
     """Store a protocol result in the history when ``--person`` was given (test90 and hold)."""
     if person is None:
         return
-    from hamflex.outputs.history import record_session
+    from hamflex.history.store import record_session
 
     session_id = record_session(kind, person, result, source, db)
     print(f"hamflex: recorded as session {session_id} of {person.strip()} in the history", file=sys.stderr)
@@ -306,8 +306,8 @@ def history(
     """Recorded sessions, deficit trends (real change vs measurement error) and stretching adherence."""
     from rich.console import Console
 
-    from hamflex.outputs import history as store
-    from hamflex.outputs.history_view import print_history
+    from hamflex.history import store
+    from hamflex.history.view import print_history
 
     if export is not None and export not in ("csv", "json"):
         raise typer.BadParameter("choose csv or json", param_hint="--export")
@@ -373,7 +373,7 @@ def test90(
     """The 90-90 hamstring test (active knee extension): OUT/test90.json and a summary."""
 
     from hamflex.outputs.files import json_text
-    from hamflex.test90 import format_summary, make_protocol, run_test90, run_test90_live
+    from hamflex.pipelines.api import format_summary, make_protocol, run_test90, run_test90_live
 
     if (recording is None) == (camera is None):
         error_line("give either a VIDEO/PHOTO or --camera (not both)")
@@ -412,7 +412,7 @@ def stretches(
     details: Annotated[bool, typer.Option("--details", "-d", help="Also show each stretch's description and checks.")] = False,
 ) -> None:
     """List the stretches `hamflex hold` can coach (name, group, camera view)."""
-    from hamflex.stretches import format_catalog, load_catalog
+    from hamflex.protocols.catalog import format_catalog, load_catalog
 
     with reported_errors():
         typer.echo(format_catalog(load_catalog(), details=details))
@@ -448,10 +448,10 @@ def hold(
 ) -> None:
     """Coach a stretch hold: count valid seconds (right posture, no bouncing) and reps; write OUT/hold.json."""
 
-    from hamflex.hold import format_hold_summary, run_hold, run_hold_live
+    from hamflex.pipelines.holds import format_hold_summary, run_hold, run_hold_live
     from hamflex.outputs.files import json_text
     from hamflex.protocols.hold import SAFETY_ADVICE, SIDE_CHOICES
-    from hamflex.stretches import get_stretch
+    from hamflex.protocols.catalog import get_stretch
 
     if side is not None and side not in SIDE_CHOICES:
         raise typer.BadParameter(f"choose from {', '.join(SIDE_CHOICES)}", param_hint="--side")
@@ -508,7 +508,7 @@ def calibrate(
     verbose: VerboseOption = False,
 ) -> None:
     """Print a checkerboard (`hamflex calibrate board`) or calibrate the camera from pictures of it."""
-    from hamflex.calibration import BoardSpec, calibrate_camera, format_calibration, write_board
+    from hamflex.camera.calibrate import BoardSpec, calibrate_camera, format_calibration, write_board
 
     try:
         spec = BoardSpec.parse(board, square_mm)
@@ -559,7 +559,7 @@ def check_setup_command(
     OUT/setup_check.json."""
 
     from hamflex.outputs.files import json_text
-    from hamflex.setup_check import check_setup, check_setup_live, format_report
+    from hamflex.camera.checks import check_setup, check_setup_live, format_report
 
     if (video is None) == (camera is None):
         error_line("give either a VIDEO or --camera (not both)")

@@ -15,21 +15,22 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
-from hamflex.capture import PhotoSource, open_source
+from hamflex.media.sources import PhotoSource, open_source
 from hamflex.errors import NoPersonError
-from hamflex.filters import OneEuroBank
-from hamflex.geometry import hide_unseen, pose_angles_deg
-from hamflex.models import resolve_model
+from hamflex.core.filters import OneEuroBank
+from hamflex.core.geometry import hide_unseen, pose_angles_deg
+from hamflex.media.models import resolve_model
 from hamflex.outputs.files import write_json
 from hamflex.outputs.overlay import OverlayVideoWriter, draw_angle_labels, draw_skeleton
 from hamflex.outputs.summary import build_summary
 from hamflex.outputs.tables import write_angles_csv
-from hamflex.pose import PoseEstimator, PoseFrame
-from hamflex.progress import frame_progress
-from hamflex.series import DEFAULT_MIN_VISIBILITY, AngleSeries, PoseSequence
+from hamflex.media.pose import PoseEstimator, PoseFrame
+from hamflex.outputs.progress import frame_progress
+from hamflex.core.landmarks import DEFAULT_MIN_VISIBILITY
+from hamflex.core.series import AngleSeries, PoseSequence
 
 if TYPE_CHECKING:
-    from hamflex.calibration import CameraProfile
+    from hamflex.camera.calibrate import CameraProfile
 
 
 class AnalysisInterrupted(KeyboardInterrupt):
@@ -95,7 +96,7 @@ def _profile_for(camera_profile: CameraProfile | str | Path | None, width: int, 
     """The camera profile fitted to ``width`` x ``height`` frames (imported lazily: optional)."""
     if camera_profile is None:
         return None
-    from hamflex.calibration import load_profile
+    from hamflex.camera.calibrate import load_profile
 
     return load_profile(camera_profile).for_image_size(width, height)
 
@@ -121,7 +122,7 @@ def analyze_video(
 
     Raises :class:`~hamflex.errors.InputError` for unreadable input and
     :class:`~hamflex.errors.NoPersonError` when nobody is found (after writing the outputs).
-    A ``camera_profile`` (a :class:`~hamflex.calibration.CameraProfile` or its JSON path)
+    A ``camera_profile`` (a :class:`~hamflex.camera.calibrate.CameraProfile` or its JSON path)
     undistorts every pose's image landmarks right after detection; one for another frame
     shape raises :class:`~hamflex.errors.CameraProfileError` before any frame is analysed.
     On Ctrl-C the frames so far are written, then :class:`AnalysisInterrupted` (a

@@ -18,7 +18,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from hamflex._native_stderr import native_stderr_silenced
+from hamflex.media.native_log import native_stderr_silenced
 from hamflex.errors import InputError
 
 PHOTO_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})

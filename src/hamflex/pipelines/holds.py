@@ -2,7 +2,7 @@
 
 Both drive :class:`~hamflex.protocols.hold.HoldProtocol` and write ``DIR/hold.json`` from
 its result; the video path analyses the whole recording first (zero-phase smoothed angles),
-the live path hands the protocol to :func:`hamflex.live.run_live_session`.
+the live path hands the protocol to :func:`hamflex.pipelines.live.run_live_session`.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from hamflex.errors import NoPersonError, NothingToScoreError
 from hamflex.outputs.files import write_json
 from hamflex.protocols.base import samples_from_series
 from hamflex.protocols.hold import HoldProtocol
-from hamflex.setup_check import add_startup_check
-from hamflex.stretches import Stretch, get_stretch
+from hamflex.camera.checks import add_startup_check
+from hamflex.protocols.catalog import Stretch, get_stretch
 
 HOLD_JSON = "hold.json"
 
@@ -61,7 +61,7 @@ def run_hold(
     measured so far are scored into ``hold.json`` (``complete: false``, next to the partial
     ``angles.csv``) and ``KeyboardInterrupt`` propagates.
     """
-    from hamflex.analysis import AnalysisInterrupted, analyze_video
+    from hamflex.pipelines.offline import AnalysisInterrupted, analyze_video
 
     protocol = make_protocol(stretch, side=side, hold_s=hold_s, reps=reps)
     out_dir = Path(out_dir)
@@ -97,8 +97,8 @@ def run_hold_live(
     **live_options: Any,
 ) -> dict[str, Any]:
     """Coach a stretch live on ``camera`` (index, URL or video file); ``live_options`` go to
-    :func:`hamflex.live.run_live_session`. Writes ``out_dir/hold.json`` however the session ends."""
-    from hamflex.live import run_live_session
+    :func:`hamflex.pipelines.live.run_live_session`. Writes ``out_dir/hold.json`` however the session ends."""
+    from hamflex.pipelines.live import run_live_session
 
     protocol = make_protocol(stretch, side=side, hold_s=hold_s, reps=reps)
     out_dir = Path(out_dir)

@@ -16,7 +16,7 @@ position), :func:`check_poses` reports, each with pass/fail and what to change:
 - ``light``: brightness around the person, and backlight (optional: needs the pixels);
 - ``detection``: in how many frames a person was found.
 
-The checks are pure functions of a :class:`~hamflex.series.PoseSequence`; :func:`check_setup`
+The checks are pure functions of a :class:`~hamflex.core.series.PoseSequence`; :func:`check_setup`
 is the thin runner behind ``hamflex check-setup VIDEO``. Protocol runners (90-90 test, holds)
 can call ``check_poses(first_seconds(result.poses, 3.0), posture="lying").warnings`` on an
 analysis and show those warnings; see docs/setup.md.
@@ -32,10 +32,11 @@ from typing import Any
 import cv2
 import numpy as np
 
-from hamflex.geometry import knee_flexion_deg, pair_midpoint, segment_to_horizontal_deg, trunk_direction
-from hamflex.landmarks import INDEX, LEG_JOINTS, SIDES, side_index
+from hamflex.core.geometry import knee_flexion_deg, pair_midpoint, segment_to_horizontal_deg, trunk_direction
+from hamflex.core.landmarks import INDEX, LEG_JOINTS, SIDES, side_index
 from hamflex.outputs.files import write_json
-from hamflex.series import DEFAULT_MIN_VISIBILITY, PoseSequence, leg_visibility
+from hamflex.core.landmarks import DEFAULT_MIN_VISIBILITY
+from hamflex.core.series import PoseSequence, leg_visibility
 
 SIDE_ON_MAX_DEG = 25.0
 """Largest deviation from a side-on view that passes (joints ~20° out of the camera's plane
@@ -463,10 +464,10 @@ def check_setup(
     """Analyse ``video`` (only its first ``seconds``, or all of it) and check the set-up;
     with ``out_dir``, the analysis' angles.csv and summary.json are kept there.
 
-    Raises what :func:`~hamflex.analysis.analyze_video` raises (unreadable input, nobody
+    Raises what :func:`~hamflex.pipelines.offline.analyze_video` raises (unreadable input, nobody
     found, a camera profile for another frame shape).
     """
-    from hamflex.analysis import analyze_video
+    from hamflex.pipelines.offline import analyze_video
 
     result = analyze_video(
         video, out_dir, model=model, offline=offline, camera_profile=camera_profile, progress=progress,
@@ -495,9 +496,9 @@ def check_setup_live(
     """The same check live (``hamflex check-setup --camera``): the first ``seconds`` with a
     person in view, guidance on screen while the camera is moved; writes
     ``out_dir/setup_check.json``. Raises NoPersonError when nobody was seen."""
-    from hamflex.capture import LiveSource
+    from hamflex.media.sources import LiveSource
     from hamflex.errors import NoPersonError
-    from hamflex.live import run_live_session
+    from hamflex.pipelines.live import run_live_session
 
     source = LiveSource(str(camera)).start()  # started first: the check needs the frame size
     try:
@@ -549,7 +550,7 @@ class SetupCheckProtocol:
 
     def poses(self) -> PoseSequence:
         """The collected frames as a :class:`PoseSequence`."""
-        from hamflex.landmarks import NUM_LANDMARKS
+        from hamflex.core.landmarks import NUM_LANDMARKS
 
         samples = self._samples
         count = len(samples)

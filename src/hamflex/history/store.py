@@ -29,8 +29,8 @@ from typing import Any
 import platformdirs
 
 from hamflex.errors import InputError
-from hamflex.landmarks import SIDES
-from hamflex.norms import load_norms
+from hamflex.core.landmarks import SIDES
+from hamflex.protocols.norms import load_norms
 from hamflex.outputs.files import json_ready, json_text
 
 DB_ENV_VAR = "HAMFLEX_DB"
