@@ -18,19 +18,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from hamflex.camera.board import MAX_GRID_BEND, BoardSpec, find_board_corners, grid_bend, write_board
 from hamflex.camera.calibrate import (
-    MAX_GRID_BEND,
     MIN_VIEWS,
-    BoardSpec,
     CalibrationError,
     CalibrationImage,
-    CameraProfile,
     calibrate_camera,
-    find_board_corners,
-    grid_bend,
     implausibility,
-    write_board,
 )
+from hamflex.camera.profile import CameraProfile
 from hamflex.errors import CameraProfileError, InputError
 from hamflex.media.pose import PoseFrame
 
@@ -182,7 +178,7 @@ def test_implausible_profiles_are_named(shared_dir):
 def test_a_wrong_board_without_the_grid_check_gives_an_implausible_fit_and_no_profile(shared_dir, monkeypatch):
     """The second line of defence: even when every made-up grid is accepted as a board
     (as before the grid check), the fit is refused instead of saved."""
-    monkeypatch.setattr("hamflex.camera.calibrate.MAX_GRID_BEND", float("inf"))
+    monkeypatch.setattr("hamflex.camera.board.MAX_GRID_BEND", float("inf"))
     result = calibrate_camera([shared_dir / "calibration" / "opencv_chessboard_9x6"], BoardSpec(4, 7, 25.0))
     assert len(result.used) >= MIN_VIEWS
     assert result.profile is None and result.implausible

@@ -7,7 +7,8 @@ import time
 import numpy as np
 import pytest
 
-from hamflex.media.sources import LiveSource, VideoSource
+from hamflex.media.cameras import LiveSource
+from hamflex.media.sources import VideoSource
 from hamflex.errors import CameraError
 
 CLIP = "videos/real/physioplus_bridging_supine_side.mp4"  # 640x480, 30 fps, 91 frames, 3 s

@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 
 from hamflex.outputs.audio import read_wav
-from hamflex.camera.calibrate import CameraProfile
-from hamflex.media.sources import LiveSource
+from hamflex.camera.profile import CameraProfile
+from hamflex.media.cameras import LiveSource
 from hamflex.errors import CameraProfileError
 from hamflex.pipelines.live import (
     Hud,

@@ -13,7 +13,7 @@ from PIL import Image
 from matplotlib.figure import Figure
 from matplotlib.patches import Circle, FancyArrowPatch, Polygon, Rectangle, Wedge
 
-from hamflex.camera.calibrate import BoardSpec, write_board
+from hamflex.camera.board import BoardSpec, write_board
 
 IMG = Path(__file__).resolve().parent
 SHARED = IMG.parents[2] / "shared"

@@ -1,32 +1,23 @@
-"""Camera calibration: a printable checkerboard, intrinsics from photos of it, and undistortion.
+"""Camera calibration: intrinsics from photos or video frames of a flat checkerboard.
 
-A wide-angle lens bends straight lines towards the edges of the picture, which bends the
-angles measured there. ``calibrate_camera`` estimates the lens (focal lengths, principal
-point, distortion) from photos or video frames of a flat checkerboard with OpenCV
-(``findChessboardCorners`` → ``cornerSubPix`` → ``calibrateCamera``); a
-:class:`CameraProfile` stores it as JSON, and ``CameraProfile.undistort_pose`` moves the
-landmarks of a pose to where a distortion-free lens would have put them (points only: the
-pixels are never remapped, so it is cheap enough for every frame).
+``calibrate_camera`` estimates the lens with OpenCV (``findChessboardCorners`` →
+``cornerSubPix`` → ``calibrateCamera``), reports the views it used and rejected, and refuses
+implausible fits; the result's :class:`~hamflex.camera.profile.CameraProfile` is saved as JSON.
 """
 
 from __future__ import annotations
 
-import datetime as _dt
-import json
-import math
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from hamflex.camera.board import BoardSpec, find_board_corners
+from hamflex.camera.profile import CameraProfile, field_of_view_deg
+from hamflex.errors import InputError
 from hamflex.media.sources import PHOTO_SUFFIXES, is_photo
-from hamflex.errors import CameraProfileError, InputError
-from hamflex.outputs.files import write_json
-
-PROFILE_KIND = "hamflex-camera-profile"
-PROFILE_VERSION = 1
 
 MIN_VIEWS = 5
 """Fewest views with the board found that give a usable calibration."""
@@ -37,9 +28,6 @@ TILTED_DEG = 20.0
 """A view counts as tilted when the board's normal is at least this far from the optical axis."""
 OUTLIER_MIN_ERROR_PX = 1.0
 """A view is dropped as an outlier when its reprojection error exceeds 3× the median and this."""
-DETECTION_MAX_SIDE_PX = 1280
-"""Boards are searched in a copy scaled down to this size (faster, and as reliable), then
-refined on the full-resolution image."""
 MAX_RMS_ERROR_PX = 2.0
 """A calibration whose RMS reprojection error is above this is refused (good ones: 0.2-0.5 px)."""
 FOCAL_RANGE_WIDTHS = (0.2, 5.0)
@@ -47,337 +35,11 @@ FOCAL_RANGE_WIDTHS = (0.2, 5.0)
 136° down to 11° (wider is a fisheye, which this lens model does not fit)."""
 MAX_FOCAL_RATIO = 1.2
 """Largest fx/fy (or fy/fx) accepted: cameras with square pixels give 1.00 ± 0.01."""
-MAX_GRID_BEND = 0.2
-"""A found board is rejected when a corner is further than this fraction of the square spacing
-from the midpoint of its two neighbours (see :func:`grid_bend`; real boards in the test
-photos: at most 0.075)."""
-ASPECT_TOLERANCE = 0.003
-"""Relative difference in width/height ratio still treated as "same shape" when scaling."""
-
-_SUBPIX_CRITERIA = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 40, 1e-3)
-_UNDISTORT_CRITERIA = (cv2.TERM_CRITERIA_COUNT + cv2.TERM_CRITERIA_EPS, 50, 1e-6)
-_MM_PER_INCH = 25.4
 
 
 class CalibrationError(InputError):
     """The calibration images cannot give a camera profile (too few usable views, or a fit
     too implausible to trust)."""
-
-
-# --- the board -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class BoardSpec:
-    """A checkerboard by its inner corners (``4x7``: 4 across, 7 down) and square size."""
-
-    inner_cols: int
-    inner_rows: int
-    square_mm: float
-
-    def __post_init__(self) -> None:
-        if self.inner_cols < 2 or self.inner_rows < 2:
-            raise ValueError(f"a board needs at least 2x2 inner corners, got {self.inner_cols}x{self.inner_rows}")
-        if not self.square_mm > 0:
-            raise ValueError(f"square size must be positive, got {self.square_mm} mm")
-
-    @classmethod
-    def parse(cls, text: str, square_mm: float) -> BoardSpec:
-        """``"4x7"`` (inner corners across x down) and a square size in millimetres."""
-        try:
-            cols, rows = (int(part) for part in text.lower().split("x"))
-        except ValueError:
-            raise ValueError(f"board must look like 4x7 (inner corners across x down), got {text!r}") from None
-        return cls(cols, rows, float(square_mm))
-
-    @property
-    def label(self) -> str:
-        return f"{self.inner_cols}x{self.inner_rows}"
-
-    @property
-    def pattern_size(self) -> tuple[int, int]:
-        return (self.inner_cols, self.inner_rows)
-
-    @property
-    def squares(self) -> tuple[int, int]:
-        """Squares across and down (one more than the inner corners)."""
-        return (self.inner_cols + 1, self.inner_rows + 1)
-
-    def object_points_mm(self) -> np.ndarray:
-        """The inner corners on the flat board, ``(cols*rows, 3)`` millimetres, z = 0."""
-        grid = np.mgrid[0 : self.inner_cols, 0 : self.inner_rows].T.reshape(-1, 2)
-        points = np.zeros((len(grid), 3), dtype=np.float32)
-        points[:, :2] = grid * self.square_mm
-        return points
-
-
-@dataclass(frozen=True)
-class BoardFiles:
-    """The printable board written by :func:`write_board`."""
-
-    png: Path
-    pdf: Path
-    page_mm: tuple[float, float]
-    dpi: int
-
-
-def _board_figure(board: BoardSpec, margin_mm: float):
-    """A matplotlib figure exactly the page's physical size, drawn in millimetres."""
-    from matplotlib.figure import Figure
-    from matplotlib.patches import Rectangle
-
-    squares_x, squares_y = board.squares
-    board_w_mm, board_h_mm = squares_x * board.square_mm, squares_y * board.square_mm
-    text_mm = 12.0
-    page_w_mm = board_w_mm + 2 * margin_mm
-    page_h_mm = board_h_mm + 2 * margin_mm + text_mm
-    figure = Figure(figsize=(page_w_mm / _MM_PER_INCH, page_h_mm / _MM_PER_INCH))
-    axes = figure.add_axes((0, 0, 1, 1))
-    axes.set_xlim(0, page_w_mm)
-    axes.set_ylim(page_h_mm, 0)  # y down, like the printed page is read
-    axes.set_axis_off()
-    for ix in range(squares_x):
-        for iy in range(squares_y):
-            if (ix + iy) % 2 == 0:
-                axes.add_patch(Rectangle(
-                    (margin_mm + ix * board.square_mm, margin_mm + iy * board.square_mm),
-                    board.square_mm, board.square_mm, facecolor="black", edgecolor="none", antialiased=False,
-                ))
-    caption_y = margin_mm + board_h_mm + text_mm * 0.55
-    axes.text(
-        margin_mm, caption_y,
-        f"hamflex checkerboard {board.label} inner corners, squares {board.square_mm:g} mm. "
-        f"Print at 100% (actual size) and check one square with a ruler.",
-        fontsize=max(5.0, min(9.0, page_w_mm / 40)), va="center", ha="left",
-    )
-    return figure, (page_w_mm, page_h_mm)
-
-
-def write_board(out: str | Path, board: BoardSpec, *, dpi: int = 150, margin_mm: float = 15.0) -> BoardFiles:
-    """Write ``board.png`` (with its DPI recorded) and ``board.pdf`` at true physical size.
-
-    ``out`` is a directory, or a file path whose suffix is replaced by ``.png``/``.pdf``.
-    The PDF's page is the board plus margins, so printing it at 100% gives squares of
-    exactly ``board.square_mm``.
-    """
-    out = Path(out)
-    stem = out.with_suffix("") if out.suffix else out / f"checkerboard_{board.label}_{board.square_mm:g}mm"
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    figure, page_mm = _board_figure(board, margin_mm)
-    png, pdf = stem.with_suffix(".png"), stem.with_suffix(".pdf")
-    figure.savefig(png, dpi=dpi)
-    figure.savefig(pdf)
-    return BoardFiles(png=png, pdf=pdf, page_mm=page_mm, dpi=dpi)
-
-
-# --- the camera profile ----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CameraProfile:
-    """A calibrated camera: intrinsics in pixels of ``image_width`` x ``image_height`` frames.
-
-    ``dist_coeffs`` are OpenCV's (k1, k2, p1, p2, k3); ``rms_reprojection_error_px`` says how
-    well the model fitted the calibration views (below ~1 px is good).
-    """
-
-    image_width: int
-    image_height: int
-    fx: float
-    fy: float
-    cx: float
-    cy: float
-    dist_coeffs: tuple[float, ...]
-    rms_reprojection_error_px: float
-    created: str = field(default_factory=lambda: _dt.date.today().isoformat())
-    views_used: int = 0
-    board: str = ""
-
-    def __post_init__(self) -> None:
-        if self.image_width <= 0 or self.image_height <= 0:
-            raise ValueError(f"image size must be positive, got {self.image_width}x{self.image_height}")
-        if not (self.fx > 0 and self.fy > 0):
-            raise ValueError(f"focal lengths must be positive, got fx={self.fx}, fy={self.fy}")
-        if len(self.dist_coeffs) not in (4, 5, 8, 12, 14):
-            raise ValueError(f"dist_coeffs must have 4, 5, 8, 12 or 14 values, got {len(self.dist_coeffs)}")
-
-    @property
-    def camera_matrix(self) -> np.ndarray:
-        return np.array([[self.fx, 0.0, self.cx], [0.0, self.fy, self.cy], [0.0, 0.0, 1.0]])
-
-    @property
-    def image_size(self) -> tuple[int, int]:
-        return (self.image_width, self.image_height)
-
-    def to_dict(self) -> dict:
-        return {
-            "kind": PROFILE_KIND,
-            "version": PROFILE_VERSION,
-            "image_width": self.image_width,
-            "image_height": self.image_height,
-            "fx": self.fx,
-            "fy": self.fy,
-            "cx": self.cx,
-            "cy": self.cy,
-            "dist_coeffs": list(self.dist_coeffs),
-            "rms_reprojection_error_px": self.rms_reprojection_error_px,
-            "created": self.created,
-            "views_used": self.views_used,
-            "board": self.board,
-        }
-
-    def save(self, path: str | Path) -> Path:
-        return write_json(Path(path), self.to_dict())
-
-    @classmethod
-    def load(cls, path: str | Path) -> CameraProfile:
-        """Read a profile written by :meth:`save`; :class:`InputError` if it is not one."""
-        path = Path(path)
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise InputError(f"{path}: no such camera profile") from None
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise InputError(f"{path}: not a readable camera profile ({error})") from None
-        if not isinstance(data, dict) or data.get("kind") != PROFILE_KIND:
-            raise InputError(f"{path}: not a hamflex camera profile (make one with `hamflex calibrate`)")
-        try:
-            return cls(
-                image_width=int(data["image_width"]),
-                image_height=int(data["image_height"]),
-                fx=float(data["fx"]),
-                fy=float(data["fy"]),
-                cx=float(data["cx"]),
-                cy=float(data["cy"]),
-                dist_coeffs=tuple(float(v) for v in data["dist_coeffs"]),
-                rms_reprojection_error_px=float(data["rms_reprojection_error_px"]),
-                created=str(data.get("created", "")),
-                views_used=int(data.get("views_used", 0)),
-                board=str(data.get("board", "")),
-            )
-        except (KeyError, TypeError, ValueError) as error:
-            raise InputError(f"{path}: camera profile is incomplete or invalid ({error})") from None
-
-    def for_image_size(self, width: int, height: int) -> CameraProfile:
-        """This profile for ``width`` x ``height`` frames: itself, or scaled when only the
-        resolution differs (same shape); :class:`CameraProfileError` otherwise."""
-        if (width, height) == self.image_size:
-            return self
-        size_text = f"{self.image_width}x{self.image_height}"
-        if (width > height) != (self.image_width > self.image_height) and width != height:
-            raise CameraProfileError(
-                f"the camera profile is for {size_text} frames but the video is {width}x{height}: "
-                "it was recorded in the other orientation (portrait vs landscape); calibrate in the orientation you record in"
-            )
-        aspect_difference = abs(width * self.image_height - height * self.image_width) / (height * self.image_width)
-        if aspect_difference > ASPECT_TOLERANCE:
-            raise CameraProfileError(
-                f"the camera profile is for {size_text} frames but the video is {width}x{height} "
-                "(a different shape, so probably cropped): calibrate at the resolution you record with"
-            )
-        scale_x, scale_y = width / self.image_width, height / self.image_height
-        # Pixel centres sit at integer coordinates, so x' = (x + 0.5) * s - 0.5.
-        return replace(
-            self,
-            image_width=width,
-            image_height=height,
-            fx=self.fx * scale_x,
-            fy=self.fy * scale_y,
-            cx=(self.cx + 0.5) * scale_x - 0.5,
-            cy=(self.cy + 0.5) * scale_y - 0.5,
-        )
-
-    def undistort_points_px(self, points_px: np.ndarray) -> np.ndarray:
-        """Pixel positions as a distortion-free lens with the same focal length would show them.
-
-        ``points_px`` is ``(..., 2)``; rows with a NaN stay NaN. Iterates to convergence
-        (OpenCV's default of 5 fixed iterations leaves errors near the corners).
-        """
-        points = np.asarray(points_px, dtype=np.float64)
-        if points.shape[-1] != 2:
-            raise ValueError(f"points must have shape (..., 2), got {points.shape}")
-        flat = points.reshape(-1, 2)
-        result = np.full_like(flat, np.nan)
-        finite = np.isfinite(flat).all(axis=1)
-        if finite.any():
-            undistorted = cv2.undistortPoints(
-                flat[finite].reshape(-1, 1, 2), self.camera_matrix, np.asarray(self.dist_coeffs, dtype=np.float64),
-                P=self.camera_matrix, criteria=_UNDISTORT_CRITERIA,
-            )
-            result[finite] = undistorted.reshape(-1, 2)
-        return result.reshape(points.shape)
-
-    def undistort_pose(self, pose_frame):
-        """``pose_frame`` (a :class:`~hamflex.media.pose.PoseFrame`) with undistorted image landmarks.
-
-        Only the normalized image coordinates change (x, y; MediaPipe's relative depth z and
-        the metric world landmarks are kept). Frames of another resolution with the same
-        shape are handled by scaling; another shape raises :class:`CameraProfileError`.
-        """
-        if not pose_frame.detected:
-            return pose_frame
-        profile = self.for_image_size(pose_frame.image_width, pose_frame.image_height)
-        size = np.array([pose_frame.image_width, pose_frame.image_height], dtype=np.float64)
-        undistorted_px = profile.undistort_points_px(pose_frame.landmarks_norm[:, :2].astype(np.float64) * size)
-        landmarks_norm = pose_frame.landmarks_norm.copy()
-        landmarks_norm[:, :2] = (undistorted_px / size).astype(landmarks_norm.dtype)
-        return replace(pose_frame, landmarks_norm=landmarks_norm)
-
-
-def load_profile(profile: CameraProfile | str | Path | None) -> CameraProfile | None:
-    """A profile given as an object or a path (``None`` stays ``None``)."""
-    if profile is None or isinstance(profile, CameraProfile):
-        return profile
-    return CameraProfile.load(profile)
-
-
-# --- finding the board -----------------------------------------------------------------
-
-
-def find_board_corners(gray: np.ndarray, board: BoardSpec) -> np.ndarray | None:
-    """The board's inner corners in ``gray`` to sub-pixel accuracy, ``(N, 1, 2)``, or None.
-
-    Searches a scaled-down copy with the classic detector, falls back to the sector-based
-    one (``findChessboardCornersSB``, better on blur and uneven light), then refines on the
-    full image.
-    """
-    scale = min(1.0, DETECTION_MAX_SIDE_PX / max(gray.shape))
-    small = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else gray
-    flags = cv2.CALIB_CB_ADAPTIVE_THRESH + cv2.CALIB_CB_NORMALIZE_IMAGE
-    found, corners = cv2.findChessboardCorners(small, board.pattern_size, flags=flags)
-    if not found:
-        found, corners = cv2.findChessboardCornersSB(small, board.pattern_size, flags=cv2.CALIB_CB_EXHAUSTIVE)
-    if not found or grid_bend(corners, board) > MAX_GRID_BEND:
-        return None
-    corners = (corners.astype(np.float32) + 0.5) / scale - 0.5
-    # Search window: a third of the smallest spacing between neighbouring corners, 3..11 px.
-    grid = corners.reshape(board.inner_rows, board.inner_cols, 2)
-    spacing_px = min(
-        float(np.min(np.linalg.norm(np.diff(grid, axis=0), axis=-1))),
-        float(np.min(np.linalg.norm(np.diff(grid, axis=1), axis=-1))),
-    )
-    half_window = int(np.clip(spacing_px / 3, 3, 11))
-    return cv2.cornerSubPix(gray, corners, (half_window, half_window), (-1, -1), _SUBPIX_CRITERIA)
-
-
-def grid_bend(corners: np.ndarray, board: BoardSpec) -> float:
-    """How far the found corners are from a smooth grid: the largest distance of a corner
-    from the midpoint of its two neighbours (along a row or column), over their mean spacing.
-
-    Perspective and lens distortion bend a real board's rows only gently. A board searched
-    with the wrong ``--board`` size can come back with a row of made-up corners off the board
-    (OpenCV's sector-based detector extrapolates), which shows up here as a kink.
-    """
-    grid = corners.reshape(board.inner_rows, board.inner_cols, 2).astype(np.float64)
-    bend = 0.0
-    for axis in (0, 1):
-        if grid.shape[axis] < 3:
-            continue
-        spacing = np.linalg.norm(np.diff(grid, axis=axis), axis=-1)
-        neighbours = (spacing[:-1] + spacing[1:]) / 2 if axis == 0 else (spacing[:, :-1] + spacing[:, 1:]) / 2
-        kink = np.linalg.norm(np.diff(grid, n=2, axis=axis), axis=-1) / 2
-        bend = max(bend, float(np.max(kink / np.maximum(neighbours, 1e-9))))
-    return bend
 
 
 @dataclass(frozen=True)
@@ -700,14 +362,6 @@ def _calibrate(
         board=f"{board.label} inner corners, {board.square_mm:g} mm squares",
     )
     return profile, errors, tilts
-
-
-def field_of_view_deg(profile: CameraProfile) -> tuple[float, float]:
-    """Horizontal and vertical field of view of the (undistorted) camera."""
-    return (
-        math.degrees(2 * math.atan(profile.image_width / (2 * profile.fx))),
-        math.degrees(2 * math.atan(profile.image_height / (2 * profile.fy))),
-    )
 
 
 def format_calibration(result: CalibrationResult) -> str:

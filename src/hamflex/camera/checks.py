@@ -496,7 +496,7 @@ def check_setup_live(
     """The same check live (``hamflex check-setup --camera``): the first ``seconds`` with a
     person in view, guidance on screen while the camera is moved; writes
     ``out_dir/setup_check.json``. Raises NoPersonError when nobody was seen."""
-    from hamflex.media.sources import LiveSource
+    from hamflex.media.cameras import LiveSource
     from hamflex.errors import NoPersonError
     from hamflex.pipelines.live import run_live_session
 

@@ -508,7 +508,8 @@ def calibrate(
     verbose: VerboseOption = False,
 ) -> None:
     """Print a checkerboard (`hamflex calibrate board`) or calibrate the camera from pictures of it."""
-    from hamflex.camera.calibrate import BoardSpec, calibrate_camera, format_calibration, write_board
+    from hamflex.camera.board import BoardSpec, write_board
+    from hamflex.camera.calibrate import calibrate_camera, format_calibration
 
     try:
         spec = BoardSpec.parse(board, square_mm)

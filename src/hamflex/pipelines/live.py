@@ -1,7 +1,7 @@
 """The live loop behind ``--camera``: camera → pose → angles → protocol → overlay, sound, record.
 
 One frame at a time, on the main thread (``imshow``/``waitKey`` must run there on macOS):
-the newest captured frame (:class:`~hamflex.media.sources.LiveSource` drops older ones, so no
+the newest captured frame (:class:`~hamflex.media.cameras.LiveSource` drops older ones, so no
 backlog builds up) → MediaPipe in VIDEO mode → ``frame_angles_deg`` → causal One-Euro
 smoothing → :class:`~hamflex.protocols.base.FrameSample` → ``protocol.update`` → cues to
 :class:`~hamflex.outputs.audio.AudioCues` (a background thread) → the overlay in a window (unless
@@ -33,7 +33,7 @@ import numpy as np
 
 from hamflex.pipelines.offline import frame_angles_deg
 from hamflex.outputs.audio import CUE_TEXT, AudioCues, render_cue_track
-from hamflex.media.sources import LiveFrame, LiveSource
+from hamflex.media.cameras import LiveFrame, LiveSource
 from hamflex.errors import EXIT_INTERRUPTED, CameraError
 from hamflex.core.filters import OneEuroBank
 from hamflex.core.landmarks import LANDMARK_NAMES, NUM_LANDMARKS, SIDES
@@ -461,7 +461,7 @@ def run_live_session(
     from hamflex.media.models import resolve_model
     from hamflex.media.pose import PoseEstimator
 
-    from hamflex.camera.calibrate import load_profile
+    from hamflex.camera.profile import load_profile
 
     warnings: list[str] = []
     camera_profile = load_profile(camera_profile)

@@ -30,7 +30,7 @@ from hamflex.core.landmarks import DEFAULT_MIN_VISIBILITY
 from hamflex.core.series import AngleSeries, PoseSequence
 
 if TYPE_CHECKING:
-    from hamflex.camera.calibrate import CameraProfile
+    from hamflex.camera.profile import CameraProfile
 
 
 class AnalysisInterrupted(KeyboardInterrupt):
@@ -96,7 +96,7 @@ def _profile_for(camera_profile: CameraProfile | str | Path | None, width: int, 
     """The camera profile fitted to ``width`` x ``height`` frames (imported lazily: optional)."""
     if camera_profile is None:
         return None
-    from hamflex.camera.calibrate import load_profile
+    from hamflex.camera.profile import load_profile
 
     return load_profile(camera_profile).for_image_size(width, height)
 
@@ -122,7 +122,7 @@ def analyze_video(
 
     Raises :class:`~hamflex.errors.InputError` for unreadable input and
     :class:`~hamflex.errors.NoPersonError` when nobody is found (after writing the outputs).
-    A ``camera_profile`` (a :class:`~hamflex.camera.calibrate.CameraProfile` or its JSON path)
+    A ``camera_profile`` (a :class:`~hamflex.camera.profile.CameraProfile` or its JSON path)
     undistorts every pose's image landmarks right after detection; one for another frame
     shape raises :class:`~hamflex.errors.CameraProfileError` before any frame is analysed.
     On Ctrl-C the frames so far are written, then :class:`AnalysisInterrupted` (a
