@@ -13,7 +13,8 @@ from __future__ import annotations
 import numpy as np
 
 from hamflex.core.landmarks import INDEX
-from hamflex.protocols.base import FrameSample, samples_from_series
+from hamflex.pipelines.samples import samples_from_series
+from hamflex.protocols.base import FrameSample
 from hamflex.core.series import AngleSeries
 from tests.synthetic_poses import THIGH_M, SyntheticPose, make_pose, to_pose_sequence
 

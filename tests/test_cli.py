@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from hamflex import __version__
 from hamflex.cli import app
-from hamflex.cli.app import output_names
+from hamflex.cli.measure import output_names
 
 runner = CliRunner()
 
@@ -125,9 +125,10 @@ def test_empty_person_is_refused_before_any_work(tmp_path):
 def test_lost_camera_exits_6_after_saving():
     import typer
 
-    from hamflex.cli.app import exit_if_camera_lost
+    from hamflex.cli.flags import exit_if_camera_lost
+    from hamflex.protocols.test90 import Test90Result
 
-    exit_if_camera_lost({"ended_by": "finished"}, Path("out"))  # nothing to say
+    exit_if_camera_lost(Test90Result(ended_by="finished"), Path("out"))  # nothing to say
     with pytest.raises(typer.Exit) as stopped:
-        exit_if_camera_lost({"ended_by": "camera_lost"}, Path("out"))
+        exit_if_camera_lost(Test90Result(ended_by="camera_lost"), Path("out"))
     assert stopped.value.exit_code == 6

@@ -12,9 +12,10 @@ from typer.testing import CliRunner
 
 from hamflex.cli import app
 from hamflex.core.filters import OneEuroBank
-from hamflex.protocols.base import samples_from_series
+from hamflex.pipelines.samples import samples_from_series
+
 from hamflex.protocols.hold import FAULT_BOUNCING, HoldProtocol, HoldSettings
-from hamflex.protocols.catalog import get_stretch
+from hamflex.protocols.catalog import lookup_stretch as get_stretch
 
 pytestmark = pytest.mark.model
 
@@ -38,7 +39,7 @@ def coach(analyzed_clip, shared_dir, clip: str, hold_s: float, live: bool = Fals
     protocol = HoldProtocol(get_stretch(CLIPS[clip]), hold_s=hold_s)
     samples = samples_from_series(analysis.angles, analysis.poses, smoothed=not live)
     states = [(s.timestamp_s, protocol.update(s).state) for s in (live_like(samples) if live else samples)]
-    return truth, protocol.result(), states
+    return truth, protocol.result().to_dict(), states
 
 
 def counted_fraction(states, window) -> float:
@@ -121,12 +122,13 @@ def test_hold_command_usage_errors(tmp_path):
 def test_live_branch_runs_the_live_loop_and_saves(model_path, shared_dir, tmp_path):
     """`--camera FILE` goes through hamflex.pipelines.live; hold.json is written however it ends."""
     from hamflex.errors import NothingToScoreError
-    from hamflex.pipelines.holds import run_hold_live
+    from hamflex.pipelines.api import run_hold
+    from hamflex.pipelines.options import LiveOptions, RunOptions
 
     out = tmp_path / "live"
     with pytest.raises(NothingToScoreError):
-        run_hold_live("hamstring_supine", str(shared_dir / "synthetic" / "flat2d_slr.mp4"), out,
-                      display=False, audio=False, model=model_path)
+        run_hold("hamstring_supine", str(shared_dir / "synthetic" / "flat2d_slr.mp4"), out,
+                 live=LiveOptions(display=False, audio=False), options=RunOptions(model=model_path))
     saved = json.loads((out / "hold.json").read_text())
     assert saved["ended_by"] == "finished" and saved["duration_s"] > 2.5
     assert saved["valid_seconds_total"] == 0 and saved["stretch"] == "hamstring_supine"
@@ -156,7 +158,7 @@ def test_a_photo_scores_nothing_and_says_why(analyzed_clip):
     protocol = HoldProtocol(get_stretch("hamstring_supine"))
     for sample in samples_from_series(analysis.angles, analysis.poses):
         protocol.update(sample)
-    result = protocol.result()
+    result = protocol.result().to_dict()
     assert result["valid_seconds_total"] == 0.0
     assert "photo" in result["no_valid_reason"] and "need a video" in result["no_valid_reason"]
 
@@ -173,11 +175,12 @@ def test_live_coaching_starts_with_the_safety_advice(model_path, shared_dir, tmp
 
 def test_nobody_in_view_still_writes_hold_json(model_path, tmp_path):
     from hamflex.errors import NoPersonError
-    from hamflex.pipelines.holds import run_hold
+    from hamflex.pipelines.api import run_hold
+    from hamflex.pipelines.options import RunOptions
     from tests.media import gradient_frames, write_video
 
     video = write_video(tmp_path / "empty_room.mp4", gradient_frames(10, 320, 180))
     with pytest.raises(NoPersonError):
-        run_hold("hamstring_supine", video, tmp_path / "out", model=model_path)
+        run_hold("hamstring_supine", video, tmp_path / "out", options=RunOptions(model=model_path))
     saved = json.loads((tmp_path / "out" / "hold.json").read_text())
     assert saved["valid_seconds_total"] == 0 and "no person" in saved["no_valid_reason"]

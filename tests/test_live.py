@@ -21,17 +21,13 @@ from hamflex.outputs.audio import read_wav
 from hamflex.camera.profile import CameraProfile
 from hamflex.media.cameras import LiveSource
 from hamflex.errors import CameraProfileError
-from hamflex.pipelines.live import (
-    Hud,
-    LiveSessionResult,
-    TerminalView,
-    WindowView,
-    key_action,
-    read_recorded_poses,
-    render_overlay,
-    replay_recording,
-    run_live_session,
-)
+from hamflex.errors import EXIT_INTERRUPTED
+from hamflex.outputs.overlay import DISPLAY_MAX_SIZE_PX, Hud, compose_overlay
+from hamflex.outputs.recording import read_recorded_poses
+from hamflex.outputs.terminal import TerminalView
+from hamflex.outputs.window import WindowView
+from hamflex.pipelines.live import LiveSessionResult, key_action, replay_recording, run_live_session
+from hamflex.pipelines.options import LiveOptions, RunOptions
 from hamflex.outputs.tables import CSV_COLUMNS
 from hamflex.media.pose import PoseFrame
 from hamflex.protocols.base import CUE_DONE, CUE_TICK, Feedback, FrameSample
@@ -42,11 +38,19 @@ CLIP = "videos/real/physioplus_bridging_supine_side.mp4"  # 640x480, 30 fps, 3 s
 
 class CountingProtocol:
     """A minimal FrameProtocol: counts frames, sums a knee angle (so results depend on every
-    value), emits a tick every 10 frames and a chime at ``done_at``; finishes at ``finish_at``."""
+    value), emits a tick every 10 frames and a chime at ``done_at``; finishes at ``finish_at``.
+    Its result is a plain dict (it only goes through ``run_live_session``)."""
+
+    kind = "test90"  # a key of hamflex.outputs.names.PROTOCOL_FILES
+    title = "hamflex"
+    setup_posture: str | None = "auto"
 
     def __init__(self, done_at: int = 30, finish_at: int | None = None, interrupt_at: int | None = None,
-                 probe=None) -> None:
+                 probe=None, title: str | None = None, setup_posture: str | None = "auto") -> None:
         self.done_at, self.finish_at, self.interrupt_at, self.probe = done_at, finish_at, interrupt_at, probe
+        if title is not None:
+            self.title = title
+        self.setup_posture = setup_posture
         self.updates = 0
         self.detected = 0
         self.knee_sum_deg = 0.0
@@ -72,9 +76,15 @@ class CountingProtocol:
         return Feedback(f"state {self.updates // 20}", (f"frames {self.updates}",), cues=cues,
                         finished=self.updates == self.finish_at)
 
+    def score_photo(self, sample: FrameSample) -> Feedback:
+        return self.update(sample)
+
     def result(self) -> dict:
         return {"updates": self.updates, "detected": self.detected, "knee_sum_deg": self.knee_sum_deg,
                 "switches": self.switches, "restarts": self.restarts}
+
+    def nothing_scored(self, result: dict) -> None:
+        return None
 
     def switch_side(self) -> None:
         self.switches += 1
@@ -89,10 +99,15 @@ def _read_csv(path: Path) -> tuple[list[str], list[dict]]:
         return list(reader.fieldnames or ()), list(reader)
 
 
+def _session(camera, protocol, out_dir, model_path, camera_profile=None, **live) -> LiveSessionResult:
+    """``run_live_session`` with sound off and ``live`` as LiveOptions fields."""
+    return run_live_session(camera, protocol, out_dir, live=LiveOptions(**{"audio": False, **live}),
+                            options=RunOptions(model=model_path, camera_profile=camera_profile))
+
+
 def _run(shared_dir, model_path, tmp_path, protocol, **options) -> LiveSessionResult:
     camera = options.pop("camera", str(shared_dir / CLIP))
-    return run_live_session(camera, protocol, tmp_path / "out", audio=False,
-                            model=model_path, **{"display": False, "realtime": True, **options})
+    return _session(camera, protocol, tmp_path / "out", model_path, **{"display": False, "realtime": True, **options})
 
 
 @pytest.mark.model
@@ -150,8 +165,10 @@ def test_camera_pulled_mid_session_saves_the_session(shared_dir, model_path, tmp
 
 @pytest.mark.model
 def test_ctrl_c_saves_what_was_measured_then_interrupts(shared_dir, model_path, tmp_path):
-    with pytest.raises(KeyboardInterrupt):
-        _run(shared_dir, model_path, tmp_path, CountingProtocol(interrupt_at=8), record=tmp_path / "rec")
+    # the session returns with the KeyboardInterrupt in ``failure``, for the caller to raise once saved
+    result = _run(shared_dir, model_path, tmp_path, CountingProtocol(interrupt_at=8), record=tmp_path / "rec")
+    assert isinstance(result.failure, KeyboardInterrupt)
+    assert result.ended_by == "interrupted" and result.exit_code == EXIT_INTERRUPTED
     saved = json.loads((tmp_path / "out" / "live_session.json").read_text())
     assert saved["ended_by"] == "interrupted" and saved["protocol_result"]["updates"] == 8
     assert saved["frames_processed"] == 7  # the eighth frame was cut short
@@ -174,18 +191,24 @@ def _blank_pose(width: int, height: int) -> PoseFrame:
     return PoseFrame(0, 0, width, height)
 
 
+def _overlay(image: np.ndarray, pose: PoseFrame, **kwargs) -> np.ndarray:
+    """The live window's picture of ``pose`` on ``image`` (no angle labels), as the loop composes it."""
+    return compose_overlay(image, pose.landmarks_px, pose.visibility, {}, max_size_px=DISPLAY_MAX_SIZE_PX, **kwargs)
+
+
 def test_mirrored_overlay_flips_the_picture_but_not_the_text():
     image = np.zeros((480, 640, 3), np.uint8)
-    feedback = Feedback("hold", ("straighten your knee",))
+    guidance = ("HOLD", "straighten your knee")  # Feedback("hold", ("straighten your knee",)) as the loop shows it
     hud = Hud(fps=29.5, latency_ms=31)
-    plain = render_overlay(image, _blank_pose(640, 480), {}, feedback, hud, mirror=False)
-    mirrored = render_overlay(image, _blank_pose(640, 480), {}, feedback, hud, mirror=True)
+    blank = _blank_pose(640, 480)
+    plain = _overlay(image, blank, guidance=guidance, hud=hud, mirror=False)
+    mirrored = _overlay(image, blank, guidance=guidance, hud=hud, mirror=True)
     assert plain.any() and np.array_equal(plain, mirrored)  # text drawn after the flip: readable
 
     frame = to_pose_frames(make_pose(np.array([90.0]), np.array([20.0]), centre_px=(300.0, 300.0)), [0])[0]
     assert frame.image_width <= 1280 and frame.image_height <= 1280  # drawn at full size
     wide = np.zeros((frame.image_height, frame.image_width, 3), np.uint8)
-    with_pose = render_overlay(wide, frame, {}, None, hud, mirror=True)
+    with_pose = _overlay(wide, frame, hud=hud, mirror=True)
     knee_x, knee_y = frame.landmarks_px[26]  # right knee
     mirrored_x = frame.image_width - 1 - int(round(knee_x))
     assert abs(mirrored_x - knee_x) > 50
@@ -195,7 +218,7 @@ def test_mirrored_overlay_flips_the_picture_but_not_the_text():
 
 def test_large_frames_are_scaled_down_for_the_window():
     image = np.zeros((1920, 1080, 3), np.uint8)
-    shown = render_overlay(image, _blank_pose(1080, 1920), {}, None, Hud(30, 20))
+    shown = _overlay(image, _blank_pose(1080, 1920), hud=Hud(30, 20))
     assert max(shown.shape[:2]) == 1280
 
 
@@ -223,7 +246,8 @@ def virtual_display(monkeypatch):
 @pytest.mark.model
 def test_window_session_with_keys_under_a_virtual_display(shared_dir, model_path, tmp_path, virtual_display, monkeypatch):
     visible: list[float] = []
-    protocol = CountingProtocol(probe=lambda n: visible.append(cv2.getWindowProperty("hamflex test", cv2.WND_PROP_VISIBLE)) if n == 5 else None)
+    protocol = CountingProtocol(probe=lambda n: visible.append(cv2.getWindowProperty("hamflex test", cv2.WND_PROP_VISIBLE)) if n == 5 else None,
+                                title="hamflex test")  # the window's title
     script = {5: ord("s"), 10: ord(" "), 16: ord(" "), 20: ord("r"), 25: ord("q")}
     shown = {"frames": 0}
     original_show = WindowView.show
@@ -235,7 +259,7 @@ def test_window_session_with_keys_under_a_virtual_display(shared_dir, model_path
 
     monkeypatch.setattr(WindowView, "show", scripted_show)
     # every frame of the file (not realtime), so the keys land on the same frames however loaded the machine is
-    result = _run(shared_dir, model_path, tmp_path, protocol, display=True, mirror=True, title="hamflex test",
+    result = _run(shared_dir, model_path, tmp_path, protocol, display=True, mirror=True,
                   record=tmp_path / "rec", realtime=False)
 
     assert visible == [1.0]  # the window was really on the (virtual) screen
@@ -278,8 +302,8 @@ def test_a_camera_profile_undistorts_every_pose_before_anything_else(shared_dir,
     profile_path = profile.save(tmp_path / "profile.json")
     clip = str(shared_dir / CLIP)
     for name, camera_profile in (("plain", None), ("undistorted", profile_path)):
-        run_live_session(clip, CountingProtocol(finish_at=8), tmp_path / name, display=False, audio=False,
-                         model=model_path, record=tmp_path / name / "rec", camera_profile=camera_profile)
+        _session(clip, CountingProtocol(finish_at=8), tmp_path / name, model_path, display=False,
+                 record=tmp_path / name / "rec", camera_profile=camera_profile)
     plain = [pose for pose, _, _ in read_recorded_poses(tmp_path / "plain" / "rec")]
     undistorted = [pose for pose, _, _ in read_recorded_poses(tmp_path / "undistorted" / "rec")]
     assert len(plain) == len(undistorted) == 8  # a file without --realtime: the same frames and times
@@ -290,7 +314,6 @@ def test_a_camera_profile_undistorts_every_pose_before_anything_else(shared_dir,
 
     portrait = CameraProfile(480, 640, fx=600.0, fy=600.0, cx=240.0, cy=320.0,
                              dist_coeffs=(0.0, 0.0, 0.0, 0.0, 0.0), rms_reprojection_error_px=0.3)
-    with pytest.raises(CameraProfileError):
-        run_live_session(clip, CountingProtocol(), tmp_path / "wrong", display=False, audio=False,
-                         model=model_path, camera_profile=portrait)
+    wrong = _session(clip, CountingProtocol(), tmp_path / "wrong", model_path, display=False, camera_profile=portrait)
+    assert isinstance(wrong.failure, CameraProfileError)  # returned after saving, for the caller to raise
     assert json.loads((tmp_path / "wrong" / "live_session.json").read_text())["frames_processed"] == 0

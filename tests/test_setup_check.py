@@ -30,7 +30,6 @@ from hamflex.camera.checks import (
     SIDE_ON_MAX_DEG,
     check_light,
     check_poses,
-    check_setup,
     first_seconds,
     guess_posture,
     steady_lean_deg,
@@ -205,9 +204,12 @@ def test_first_seconds_and_posture_guess(analyzed_clip):
     assert guess_posture(start.landmarks_px[start.detected]) == "lying"
 
 
-def test_check_setup_runner_measures_light(shared_dir, model_path):
-    report = check_setup(shared_dir / "videos" / "real" / "physioplus_bridging_supine_side.mp4", model=model_path,
-                         seconds=2.0)
+def test_check_setup_runner_measures_light(shared_dir, model_path, tmp_path):
+    from hamflex.pipelines.api import check_setup
+    from hamflex.pipelines.options import RunOptions
+
+    report = check_setup(shared_dir / "videos" / "real" / "physioplus_bridging_supine_side.mp4", tmp_path,
+                         options=RunOptions(model=model_path), seconds=2.0)
     assert report.frames < 91
     light = report.check("light")
     assert light.passed is True and 50 < light.value < 200
@@ -225,11 +227,12 @@ def test_view_without_world_landmarks_uses_typical_proportions(analyzed_clip, po
 
 
 def test_live_protocol_collects_seconds_then_reports(analyzed_clip):
-    from hamflex.protocols.base import samples_from_series
-    from hamflex.camera.checks import SetupCheckProtocol
+    from hamflex.pipelines.samples import samples_from_series
+
+    from hamflex.protocols.setup_check import SetupCheckProtocol
 
     result = analyzed_clip("synthetic/flat2d_stand.mp4")
-    protocol = SetupCheckProtocol(result.poses.image_width, result.poses.image_height, seconds=1.5)
+    protocol = SetupCheckProtocol(seconds=1.5, posture="standing")
     feedbacks = []
     for sample in samples_from_series(result.angles, result.poses):
         feedbacks.append(protocol.update(sample))
@@ -237,11 +240,11 @@ def test_live_protocol_collects_seconds_then_reports(analyzed_clip):
             break
     assert feedbacks[-1].finished and 40 <= len(feedbacks) <= 50  # 1.5 s at 30 fps
     assert feedbacks[-1].guidance == ("set-up looks good: hold still",)
-    report = protocol.report()
+    report = protocol.result()
     assert report.view == "side-on" and report.passed
-    assert protocol.result()["view"] == "side-on"
+    assert report.to_dict()["view"] == "side-on"
     protocol.restart()
-    assert protocol.result()["frames"] == 0
+    assert protocol.result().frames == 0
 
 
 def test_check_setup_command(shared_dir, model_path, tmp_path):

@@ -1,10 +1,11 @@
-"""The test90 API's pure parts: option checks and the readable summary."""
+"""The 90-90 protocol's option checks and the CLI's readable summary of its typed result."""
 
 from __future__ import annotations
 
 import pytest
 
-from hamflex.pipelines.api import format_summary, make_protocol
+from hamflex.cli.text import format_test90
+from hamflex.protocols.test90 import Test90Protocol, Test90Result
 
 RESULT = {
     "source": "clip.mp4",
@@ -28,7 +29,7 @@ RESULT = {
 
 
 def test_summary_names_every_trial_side_and_note():
-    text = format_summary(RESULT).splitlines()
+    text = format_test90(Test90Result.from_dict(RESULT)).splitlines()
     assert text[0].endswith("clip.mp4")
     assert text[1] == "  trial 1: right leg at 0.0-3.0 s: knee 14° short of straight, thigh 91°; valid"
     assert text[2].startswith("  trial 2: leg (side unknown) at 5.0-9.0 s: knee – short")
@@ -43,7 +44,7 @@ def test_summary_names_every_trial_side_and_note():
 
 
 def test_summary_of_nothing_found_says_why():
-    text = format_summary({"trials": [], "sides": {}, "no_trial_reason": "nobody was seen"})
+    text = format_test90(Test90Result.from_dict({"trials": [], "sides": {}, "no_trial_reason": "nobody was seen"}))
     assert text.endswith("no trial found: nobody was seen")
 
 
@@ -52,10 +53,10 @@ def test_summary_of_nothing_found_says_why():
 ])
 def test_bad_options_are_refused(options):
     with pytest.raises(ValueError):
-        make_protocol(**options)
+        Test90Protocol.from_options(**options)
 
 
 def test_options_reach_the_protocol():
-    protocol = make_protocol("left", trials=2, sex="female", hip_tolerance_deg=12.0)
+    protocol = Test90Protocol.from_options("left", trials=2, sex="female", hip_tolerance_deg=12.0)
     assert protocol.settings.hip_tolerance_deg == 12.0
     assert protocol.sex == "female" and protocol.trials_per_side == 2

@@ -11,7 +11,10 @@ from typer.testing import CliRunner
 
 from hamflex.cli import app
 from hamflex.errors import NothingToScoreError
-from hamflex.pipelines.api import make_protocol, run_test90, score_analysis
+from hamflex.pipelines.api import run_test90
+from hamflex.pipelines.options import RunOptions
+from hamflex.pipelines.run import score_analysis
+from hamflex.protocols.test90 import Test90Protocol
 from tests.media import gradient_frames, write_video
 
 pytestmark = pytest.mark.model
@@ -19,7 +22,7 @@ runner = CliRunner()
 
 
 def _score(analyzed_clip, clip: str, **options) -> dict:
-    return score_analysis(analyzed_clip(f"synthetic/{clip}"), make_protocol(**options))
+    return score_analysis(analyzed_clip(f"synthetic/{clip}"), Test90Protocol.from_options(**options)).to_dict()
 
 
 @pytest.mark.parametrize(("clip", "side"), [
@@ -114,7 +117,7 @@ def test_a_photo_at_the_end_position_is_one_trial(tmp_path, shared_dir, model_pa
     assert ok
     photo = tmp_path / "end_position.png"
     cv2.imwrite(str(photo), frame)
-    result = run_test90(photo, tmp_path / "out", model=model_path)
+    result = run_test90(photo, tmp_path / "out", options=RunOptions(model=model_path)).to_dict()
     assert result["mode"] == "photo" and len(result["trials"]) == 1
     trial = result["trials"][0]
     assert trial["valid"] and trial["side"] == "right" and trial["ended_by"] == "photo"
@@ -133,7 +136,7 @@ def test_a_photo_of_a_standing_person_is_nothing_to_score(tmp_path, shared_dir, 
     photo = tmp_path / "standing.jpg"
     cv2.imwrite(str(photo), frame)
     with pytest.raises(NothingToScoreError, match="nobody lying on their back"):
-        run_test90(photo, tmp_path / "out", model=model_path)
+        run_test90(photo, tmp_path / "out", options=RunOptions(model=model_path))
 
 
 def test_a_side_given_against_the_orientation_is_kept_with_a_warning(analyzed_clip):

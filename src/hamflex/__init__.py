@@ -1,20 +1,59 @@
 """hamflex: hamstring flexibility from an ordinary camera.
 
-The Python API mirrors the CLI: ``analyze_video`` turns a recorded video (or a still
-photo) into per-frame hip and knee angles.
+The Python API mirrors the command line; every call saves its results in ``out_dir``::
+
+    from hamflex import analyze_video, run_test90, run_hold, check_setup, LiveOptions
+
+    angles = analyze_video("clip.mp4", "results")             # AnalysisResult: per-frame angles
+    knee = angles.angles.smoothed["right_knee_flexion_deg"]   # numpy array, one value per frame
+
+    test = run_test90("trial.mp4", "results", sex="female")   # Test90Result (results/test90.json)
+    for trial in test.trials:
+        print(trial.side, trial.knee_extension_deficit_deg, trial.valid, trial.reason)
+
+    hold = run_hold("hamstring_seated", "stretch.mp4", "results")  # HoldResult (results/hold.json)
+    print(hold.valid_seconds_total, hold.reps_completed)
+
+    live = run_test90("0", "results", live=LiveOptions(display=True))  # webcam 0, live guidance
+
+Errors are :class:`HamflexError` subclasses carrying the CLI's exit code (``exit_code``):
+:class:`InputError`, :class:`NoPersonError`, :class:`NothingToScoreError`,
+:class:`CameraError`, :class:`ModelUnavailableError`, :class:`CameraProfileError`.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
-from hamflex.errors import HamflexError  # noqa: E402
+from hamflex.errors import (  # noqa: E402
+    CameraError,
+    CameraProfileError,
+    HamflexError,
+    InputError,
+    ModelUnavailableError,
+    NoPersonError,
+    NothingToScoreError,
+)
 
-__all__ = ["AnalysisResult", "HamflexError", "__version__", "analyze_video"]
+# Public name → the module that defines it; imported on first use, so ``hamflex --version`` stays instant.
+_LAZY = {
+    "analyze_video": "hamflex.pipelines.offline", "AnalysisResult": "hamflex.pipelines.offline",
+    "run_test90": "hamflex.pipelines.api", "run_hold": "hamflex.pipelines.api", "check_setup": "hamflex.pipelines.api",
+    "run_protocol": "hamflex.pipelines.run",
+    "RunOptions": "hamflex.pipelines.options", "LiveOptions": "hamflex.pipelines.options",
+    "calibrate_camera": "hamflex.camera.calibrate", "CameraProfile": "hamflex.camera.profile",
+    "Test90Result": "hamflex.protocols.test90", "Trial": "hamflex.protocols.test90",
+    "HoldResult": "hamflex.protocols.hold", "SetupReport": "hamflex.camera.checks",
+    "load_catalog": "hamflex.protocols.catalog", "load_norms": "hamflex.protocols.norms",
+}
+
+__all__ = [
+    "CameraError", "CameraProfileError", "HamflexError", "InputError", "ModelUnavailableError", "NoPersonError",
+    "NothingToScoreError", "__version__", *_LAZY,
+]
 
 
 def __getattr__(name: str):
-    """Import the pipeline on first use, so ``hamflex --version`` stays instant."""
-    if name in ("analyze_video", "AnalysisResult"):
-        from hamflex.pipelines import offline as analysis
+    if name in _LAZY:
+        import importlib
 
-        return getattr(analysis, name)
+        return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'hamflex' has no attribute {name!r}")

@@ -22,7 +22,8 @@ from hamflex.history.store import record_session
 from hamflex.outputs.plots import Span, angle_figure, figure_bytes, spans_from_hold, spans_from_test90, undetected_spans
 from hamflex.outputs.report import PdfUnavailableError, find_inputs, method_texts, write_pdf, write_report
 from hamflex.outputs.tables import read_angles_csv
-from hamflex.protocols.base import samples_from_series
+from hamflex.pipelines.samples import samples_from_series
+
 
 CLIP = "synthetic/flat2d_supine9090.mp4"
 EVIL_NAME = "<script>alert(1)</script>"

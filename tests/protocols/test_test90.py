@@ -11,7 +11,8 @@ import pytest
 from hamflex.core.filters import OneEuroBank
 from hamflex.protocols.norms import load_norms
 from hamflex.outputs.files import json_ready
-from hamflex.protocols.base import CUE_DONE, CUE_SWITCH_SIDES, FrameSample, samples_from_series
+from hamflex.pipelines.samples import samples_from_series
+from hamflex.protocols.base import CUE_DONE, CUE_SWITCH_SIDES, FrameSample
 from hamflex.protocols.test90 import FrameFeatures, Test90Protocol, Test90Settings, check_trial
 from hamflex.core.series import AngleSeries
 from tests.synthetic_poses import make_pose, to_pose_sequence
@@ -36,7 +37,7 @@ def only_trial(result: dict) -> dict:
 def test_clean_trial_measured_within_1_degree_and_side_named(deficit_deg, head, leg):
     recording = make_test90_recording([TrialScript(deficit_deg=deficit_deg)], head=head, leg=leg)
     protocol, _ = run(recording)
-    trial = only_trial(protocol.result())
+    trial = only_trial(protocol.result().to_dict())
     assert trial["valid"], trial["reason"]
     assert trial["knee_extension_deficit_deg"] == pytest.approx(deficit_deg, abs=1.0)
     assert trial["hip_flexion_deg"] == pytest.approx(90.0, abs=1.0)
@@ -52,7 +53,7 @@ def test_clean_trial_measured_within_1_degree_and_side_named(deficit_deg, head, 
 ])
 def test_realistic_disturbances_keep_the_score_within_1_degree(disturbance):
     recording = make_test90_recording([TrialScript(deficit_deg=20.0)], seed=3, **disturbance)
-    trial = only_trial(run(recording)[0].result())
+    trial = only_trial(run(recording)[0].result().to_dict())
     assert trial["valid"], trial["reason"]
     assert trial["knee_extension_deficit_deg"] == pytest.approx(20.0, abs=1.0)
 
@@ -68,14 +69,14 @@ def test_realistic_disturbances_keep_the_score_within_1_degree(disturbance):
 ])
 def test_each_compensation_is_rejected_with_its_reason(script, options, reason):
     recording = make_test90_recording([script], **options)
-    trial = only_trial(run(recording)[0].result())
+    trial = only_trial(run(recording)[0].result().to_dict())
     assert not trial["valid"]
     assert reason in trial["reason"]
     assert trial["reason"].count(";") == 0, f"only one fault was simulated: {trial['reason']}"
 
 
 def test_small_drift_within_tolerance_stays_valid():
-    trial = only_trial(run(make_test90_recording([TrialScript(hip_drift_deg=6.0)]))[0].result())
+    trial = only_trial(run(make_test90_recording([TrialScript(hip_drift_deg=6.0)]))[0].result().to_dict())
     assert trial["valid"]
     assert trial["hip_drift_deg"] == pytest.approx(6.0, abs=1.0)
 
@@ -83,8 +84,8 @@ def test_small_drift_within_tolerance_stays_valid():
 def test_hip_tolerance_is_configurable():
     recording = make_test90_recording([TrialScript(hip_drift_deg=8.0)])
     strict = Test90Protocol(settings=Test90Settings(hip_tolerance_deg=5.0, max_hip_drift_deg=5.0))
-    assert not only_trial(run(recording, strict)[0].result())["valid"]
-    assert only_trial(run(recording)[0].result())["valid"]
+    assert not only_trial(run(recording, strict)[0].result().to_dict())["valid"]
+    assert only_trial(run(recording)[0].result().to_dict())["valid"]
 
 
 def test_camera_check_flags_image_and_3d_angles_that_disagree():
@@ -102,7 +103,7 @@ def test_several_trials_are_each_found_scored_and_aggregated():
     scripts = [TrialScript(deficit_deg=10.0), TrialScript(deficit_deg=20.0),
                TrialScript(deficit_deg=15.0, hip_drift_deg=16.0)]
     recording = make_test90_recording(scripts, noise_px=0.5, seed=7)
-    result = run(recording)[0].result()
+    result = run(recording)[0].result().to_dict()
     trials = result["trials"]
     assert [t["valid"] for t in trials] == [True, True, False]
     assert [t["knee_extension_deficit_deg"] for t in trials[:2]] == pytest.approx([10.0, 20.0], abs=1.0)
@@ -121,7 +122,7 @@ def test_both_sides_give_asymmetry_and_sex_specific_grades():
     protocol = Test90Protocol(sex="female")
     run(make_test90_recording([TrialScript(deficit_deg=12.0)] * 2, head="left"), protocol)
     run(make_test90_recording([TrialScript(deficit_deg=26.0)] * 2, head="right"), protocol, time_offset_s=100.0)
-    result = protocol.result()
+    result = protocol.result().to_dict()
     assert result["sides"]["right"]["mean_deficit_deg"] == pytest.approx(12.0, abs=1.0)
     assert result["sides"]["left"]["mean_deficit_deg"] == pytest.approx(26.0, abs=1.0)
     assert result["asymmetry_deg"] == pytest.approx(14.0, abs=1.5)
@@ -131,17 +132,17 @@ def test_both_sides_give_asymmetry_and_sex_specific_grades():
     assert result["sides"]["left"]["reference"]["mean_deficit_deg"] == pytest.approx(13.4)
     men = Test90Protocol(sex="male")
     run(make_test90_recording([TrialScript(deficit_deg=26.0)], head="right"), men)
-    assert men.result()["sides"]["left"]["grade"] == "normal"  # men: tight above 33°
+    assert men.result().to_dict()["sides"]["left"]["grade"] == "normal"  # men: tight above 33°
 
 
 def test_forced_side_names_every_trial_and_warns_when_the_orientation_disagrees():
     recording = make_test90_recording([TrialScript()], head="left", leg="near")  # the right leg
-    result = run(recording, side="left")[0].result()
+    result = run(recording, side="left")[0].result().to_dict()
     trial = only_trial(result)
     assert trial["side"] == "left" and trial["side_from"] == "--side" and trial["orientation_side"] == "right"
     assert result["warnings"] == ["trial 1: --side says left, but the body's orientation says the right leg "
                                   "was tested (kept left): check the side"]
-    agreeing = run(recording, side="right")[0].result()
+    agreeing = run(recording, side="right")[0].result().to_dict()
     assert only_trial(agreeing)["side"] == "right" and agreeing["warnings"] == []
 
 
@@ -167,7 +168,7 @@ def test_slow_lagged_extension_is_announced_only_when_held_and_as_saved(drop_fra
         feedback = protocol.update(sample)
         if CUE_DONE in feedback.cues:
             announced.append((sample.timestamp_s, feedback.guidance[0]))
-    trial = only_trial(protocol.result())
+    trial = only_trial(protocol.result().to_dict())
     hold_start_s = recording.truth[0]["end_position_s"][0]
     assert len(announced) == 1, announced
     when_s, text = announced[0]
@@ -181,7 +182,7 @@ def test_slow_lagged_extension_is_announced_only_when_held_and_as_saved(drop_fra
 def test_end_of_recording_counts_as_the_end_position_when_the_knee_had_stopped():
     # Stopped 0.3 s (less than the 0.5 s that ends a trial live) when the recording ends.
     recording = make_test90_recording([TrialScript(deficit_deg=12.0, hold_s=0.3, end_with_hold=True)])
-    result = run(recording)[0].result()
+    result = run(recording)[0].result().to_dict()
     trial = only_trial(result)
     assert trial["ended_by"] == "end of recording" and trial["valid"]
     assert trial["knee_extension_deficit_deg"] == pytest.approx(12.0, abs=1.0)
@@ -194,7 +195,7 @@ def test_result_is_json_ready_at_any_moment():
     for index, sample in enumerate(samples_from_series(recording.angles, recording.poses)):
         protocol.update(sample)
         if index % 20 == 0:
-            result = json.loads(json.dumps(json_ready(protocol.result()), allow_nan=False))
+            result = json.loads(json.dumps(json_ready(protocol.result().to_dict()), allow_nan=False))
             assert result["schema_version"] == 1 and result["test"] == "90-90"
             assert set(result) >= {"trials", "sides", "asymmetry_deg"}
 
@@ -226,14 +227,14 @@ def test_switch_sides_cue_after_the_trials_of_one_side():
     assert "Switch sides: now the left leg" in switch.guidance and "Switch sides: now the left leg" in switch.spoken
     assert not feedback[-1].finished  # the left side is still to do
     protocol.restart()
-    assert protocol.result()["trials"] == []
+    assert protocol.result().to_dict()["trials"] == []
 
 
 def test_switch_side_key_flips_a_forced_side():
     protocol = Test90Protocol(side="right", trials=1)
     protocol.switch_side()
     _, feedback = run(make_test90_recording([TrialScript()]), protocol)
-    assert only_trial(protocol.result())["side"] == "left"
+    assert only_trial(protocol.result().to_dict())["side"] == "left"
     assert feedback[-1].finished
 
 
@@ -251,7 +252,7 @@ def _still_recording(**pose_options):
     ({"hip_flexion_deg": 90.0, "knee_flexion_deg": 90.0}, "the knee was not straightened"),
 ])
 def test_no_trial_says_why(pose_options, why):
-    result = run(_still_recording(**pose_options))[0].result()
+    result = run(_still_recording(**pose_options))[0].result().to_dict()
     assert result["trials"] == [] and why in result["no_trial_reason"]
 
 
@@ -274,4 +275,4 @@ def test_norms_drive_the_grades():
     norms = load_norms()
     protocol = Test90Protocol(norms=norms)
     run(make_test90_recording([TrialScript(deficit_deg=25.0)]), protocol)
-    assert protocol.result()["sides"]["right"]["grade"] == norms.grade(25.0).name == "tight"
+    assert protocol.result().to_dict()["sides"]["right"]["grade"] == norms.grade(25.0).name == "tight"

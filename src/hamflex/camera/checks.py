@@ -16,10 +16,10 @@ position), :func:`check_poses` reports, each with pass/fail and what to change:
 - ``light``: brightness around the person, and backlight (optional: needs the pixels);
 - ``detection``: in how many frames a person was found.
 
-The checks are pure functions of a :class:`~hamflex.core.series.PoseSequence`; :func:`check_setup`
-is the thin runner behind ``hamflex check-setup VIDEO``. Protocol runners (90-90 test, holds)
-can call ``check_poses(first_seconds(result.poses, 3.0), posture="lying").warnings`` on an
-analysis and show those warnings; see docs/setup.md.
+The checks are pure functions of a :class:`~hamflex.core.series.PoseSequence` (only
+:func:`measure_light` reads pixels); ``hamflex check-setup`` runs them through the
+pipeline's set-up protocol, and every protocol run checks the start of its session with
+:func:`startup_report`; see docs/setup.md.
 """
 
 from __future__ import annotations
@@ -33,9 +33,7 @@ import cv2
 import numpy as np
 
 from hamflex.core.geometry import knee_flexion_deg, pair_midpoint, segment_to_horizontal_deg, trunk_direction
-from hamflex.core.landmarks import INDEX, LEG_JOINTS, SIDES, side_index
-from hamflex.outputs.files import write_json
-from hamflex.core.landmarks import DEFAULT_MIN_VISIBILITY
+from hamflex.core.landmarks import DEFAULT_MIN_VISIBILITY, INDEX, LEG_JOINTS, SIDES, side_index
 from hamflex.core.series import PoseSequence, leg_visibility
 
 SIDE_ON_MAX_DEG = 25.0
@@ -92,6 +90,10 @@ class CheckResult:
         return {"name": self.name, "passed": self.passed, "value": self.value, "unit": self.unit,
                 "message": self.message, "advice": self.advice}
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CheckResult:
+        return cls(data["name"], data["passed"], data["value"], data["unit"], data["message"], data.get("advice", ""))
+
 
 @dataclass(frozen=True)
 class SetupReport:
@@ -123,6 +125,17 @@ class SetupReport:
             "near_side": self.near_side, "frames": self.frames,
             "checks": [check.to_dict() for check in self.checks],
         }
+
+    def with_session(self, *, source: str | None = None, **_session: Any) -> SetupReport:
+        """The report naming its recording or camera (the rest of a run's details do not apply)."""
+        return replace(self, source=source or self.source)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SetupReport:
+        """A report read back from ``setup_check.json`` (or a result's ``setup``)."""
+        return cls(tuple(CheckResult.from_dict(c) for c in data.get("checks", [])), data.get("view", "unknown"),
+                   data.get("posture", "unknown"), data.get("near_side"), int(data.get("frames", 0)),
+                   data.get("source", ""))
 
 
 # --- per-frame measurements ------------------------------------------------------------
@@ -200,7 +213,11 @@ def first_seconds(poses: PoseSequence, seconds: float) -> PoseSequence:
     """The frames of the first ``seconds`` of a recording (e.g. to check the set-up at start)."""
     if len(poses) == 0:
         return poses
-    keep = poses.timestamp_s - poses.timestamp_s[0] < seconds
+    return _frames_where(poses, poses.timestamp_s - poses.timestamp_s[0] < seconds)
+
+
+def _frames_where(poses: PoseSequence, keep: np.ndarray) -> PoseSequence:
+    """The frames of ``poses`` where ``keep`` is true."""
     return replace(
         poses,
         frame_index=poses.frame_index[keep], timestamp_ms=poses.timestamp_ms[keep], detected=poses.detected[keep],
@@ -210,23 +227,13 @@ def first_seconds(poses: PoseSequence, seconds: float) -> PoseSequence:
 
 
 STARTUP_CHECK_S = 3.0
-REPORT_FILE = "setup_check.json"
+"""Seconds at the start of a session (from when a person is first seen) that the set-up check reads."""
 
 
 def startup_report(poses: PoseSequence, posture: str = "auto", seconds: float = STARTUP_CHECK_S) -> SetupReport:
     """The set-up checks on the first ``seconds`` of a session: what the 90-90 test and the
     holds run at start to warn about the camera (side-on, level, framing, visibility)."""
     return check_poses(first_seconds(poses, seconds), posture=posture, source="start of session")
-
-
-def add_startup_check(result: dict[str, Any], poses: PoseSequence, warnings: list[str],
-                      posture: str = "auto") -> dict[str, Any]:
-    """A protocol result with the start-of-session check: ``setup``, and ``warnings`` = the
-    analysis' ``warnings``, the protocol's own, then each failed check as ``set-up: ...``."""
-    setup = startup_report(poses, posture=posture)
-    result["setup"] = setup.to_dict()
-    result["warnings"] = [*warnings, *result.get("warnings", []), *(f"set-up: {w}" for w in setup.warnings)]
-    return result
 
 
 # --- the checks ------------------------------------------------------------------------
@@ -414,7 +421,7 @@ def check_poses(
     return SetupReport(checks, view, posture, near_side, len(poses), source)
 
 
-# --- the runner ------------------------------------------------------------------------
+# --- light (needs the pixels) ---------------------------------------------------------
 
 
 def measure_light(video: str | Path, poses: PoseSequence, samples: int = 8) -> tuple[float | None, float | None]:
@@ -447,148 +454,3 @@ def measure_light(video: str | Path, poses: PoseSequence, samples: int = 8) -> t
     if not person:
         return None, None
     return float(np.mean(person)), float(np.mean(whole))
-
-
-def check_setup(
-    video: str | Path,
-    out_dir: str | Path | None = None,
-    *,
-    seconds: float | None = None,
-    posture: str = "auto",
-    model: str | Path | None = None,
-    offline: bool = False,
-    camera_profile=None,
-    progress: bool = False,
-    verbose: bool = False,
-) -> SetupReport:
-    """Analyse ``video`` (only its first ``seconds``, or all of it) and check the set-up;
-    with ``out_dir``, the analysis' angles.csv and summary.json are kept there.
-
-    Raises what :func:`~hamflex.pipelines.offline.analyze_video` raises (unreadable input, nobody
-    found, a camera profile for another frame shape).
-    """
-    from hamflex.pipelines.offline import analyze_video
-
-    result = analyze_video(
-        video, out_dir, model=model, offline=offline, camera_profile=camera_profile, progress=progress,
-        verbose=verbose, max_duration_s=seconds,
-    )
-    poses = result.poses
-    person_luma, frame_luma = measure_light(video, poses)
-    report = check_poses(poses, posture=posture, person_luma=person_luma, frame_luma=frame_luma, source=str(video))
-    if out_dir is not None:
-        write_json(Path(out_dir) / REPORT_FILE, report.to_dict())
-    return report
-
-
-def check_setup_live(
-    camera: str,
-    out_dir: str | Path,
-    *,
-    seconds: float = 5.0,
-    posture: str = "auto",
-    camera_profile=None,
-    display: bool = True,
-    model: str | Path | None = None,
-    offline: bool = False,
-    verbose: bool = False,
-) -> SetupReport:
-    """The same check live (``hamflex check-setup --camera``): the first ``seconds`` with a
-    person in view, guidance on screen while the camera is moved; writes
-    ``out_dir/setup_check.json``. Raises NoPersonError when nobody was seen."""
-    from hamflex.media.cameras import LiveSource
-    from hamflex.errors import NoPersonError
-    from hamflex.pipelines.live import run_live_session
-
-    source = LiveSource(str(camera)).start()  # started first: the check needs the frame size
-    try:
-        protocol = SetupCheckProtocol(source.width, source.height, seconds=seconds, posture=posture)
-        run_live_session(source, protocol, Path(out_dir), display=display, audio=False, camera_profile=camera_profile,
-                         model=model, offline=offline, verbose=verbose, title="hamflex check-setup",
-                         setup_posture=None)
-    finally:
-        source.close()  # also when the model or profile cannot be loaded
-    if not len(protocol.poses()):
-        raise NoPersonError(f"camera {camera}: the check ended before a person was seen")
-    report = protocol.report()
-    write_json(Path(out_dir) / REPORT_FILE, report.to_dict())
-    return report
-
-
-def format_report(report: SetupReport) -> str:
-    """The report as lines for a terminal: one per check, with what to change."""
-    marks = {True: "PASS", False: "FAIL", None: "  - "}
-    lines = [f"set-up check of {report.source or 'the recording'} ({report.frames} frames, {report.posture}):"]
-    for check in report.checks:
-        lines.append(f"  {marks[check.passed]}  {check.name:10s} {check.message}")
-        if check.advice and check.passed is not True:
-            lines.append(f"        {'':10s} -> {check.advice}")
-    lines.append("set-up OK" if report.passed else f"set-up needs changes: {len(report.warnings)} problem(s)")
-    return "\n".join(lines)
-
-
-class SetupCheckProtocol:
-    """The set-up check as a live :class:`~hamflex.protocols.base.FrameProtocol`: from the
-    first frame with a person, collects ``seconds`` of frames, then finishes; the guidance
-    shows the failed checks so far (refreshed once a second) so the camera can be moved
-    while watching."""
-
-    def __init__(self, image_width: int, image_height: int, *, seconds: float = 5.0, posture: str = "standing") -> None:
-        self.image_size = (image_width, image_height)
-        self.seconds = seconds
-        self.posture = posture
-        self.restart()
-
-    def restart(self) -> None:
-        self._samples: list = []
-        self._first_seen_s: float | None = None
-        self._guidance: tuple[str, ...] = ("stand side-on to the camera, still, for a few seconds",)
-        self._last_refresh_s = float("-inf")
-
-    def switch_side(self) -> None:
-        """Nothing to switch: the check is the same for either side."""
-
-    def poses(self) -> PoseSequence:
-        """The collected frames as a :class:`PoseSequence`."""
-        from hamflex.core.landmarks import NUM_LANDMARKS
-
-        samples = self._samples
-        count = len(samples)
-
-        def stacked(values: list, shape: tuple[int, ...]) -> np.ndarray:
-            return np.array(values, dtype=np.float32).reshape(count, *shape)
-
-        visibility = stacked([s.visibility for s in samples], (NUM_LANDMARKS,))
-        world = [s.world_landmarks_m if s.world_landmarks_m is not None else np.full((NUM_LANDMARKS, 3), np.nan)
-                 for s in samples]
-        return PoseSequence(
-            frame_index=np.arange(count, dtype=np.int64),
-            timestamp_ms=np.array([round(s.timestamp_s * 1000) for s in samples], dtype=np.int64),
-            detected=np.array([s.detected for s in samples], dtype=bool),
-            landmarks_px=stacked([s.landmarks_px for s in samples], (NUM_LANDMARKS, 2)),
-            world_landmarks_m=stacked(world, (NUM_LANDMARKS, 3)),
-            visibility=visibility,
-            presence=visibility.copy(),
-            image_width=self.image_size[0],
-            image_height=self.image_size[1],
-        )
-
-    def report(self) -> SetupReport:
-        return check_poses(self.poses(), posture=self.posture, source="camera")
-
-    def update(self, sample):
-        from hamflex.protocols.base import Feedback
-
-        if self._first_seen_s is None:
-            if not sample.detected:
-                return Feedback("waiting", ("step into the picture, side-on to the camera",))
-            self._first_seen_s = sample.timestamp_s
-        self._samples.append(sample)
-        elapsed_s = sample.timestamp_s - self._first_seen_s
-        if elapsed_s - self._last_refresh_s >= 1.0:
-            self._last_refresh_s = elapsed_s
-            self._guidance = tuple(self.report().warnings) or ("set-up looks good: hold still",)
-        return Feedback("checking", self._guidance, finished=elapsed_s >= self.seconds)
-
-    def result(self) -> dict[str, Any]:
-        return self.report().to_dict() if self._samples else {"source": "camera", "frames": 0, "checks": []}

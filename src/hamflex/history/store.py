@@ -253,12 +253,12 @@ def _utc(moment: datetime | None) -> datetime:
     return moment.astimezone(timezone.utc)
 
 
-def record_session(kind: str, person: str, result: dict, source: str, db_path: Path | None = None,
+def record_session(kind: str, person: str, result: Any, source: str, db_path: Path | None = None,
                    *, recorded_at: datetime | None = None) -> int:
-    """Store one session (``kind`` "test90" or "hold") and return its id.
-
-    ``recorded_at`` defaults to now; a naive datetime is taken as local time.
+    """Store one session (``kind`` "test90" or "hold"; ``result`` typed or its JSON form) and
+    return its id. ``recorded_at`` defaults to now; a naive datetime is taken as local time.
     """
+    result = result.to_dict() if hasattr(result, "to_dict") else result
     if kind not in KINDS:
         raise ValueError(f"unknown session kind {kind!r}; expected one of {', '.join(KINDS)}")
     name = " ".join(str(person).split())

@@ -65,7 +65,6 @@ def _open_capture(camera: str) -> tuple[cv2.VideoCapture, str]:
 
 def _try_open_capture(camera: str) -> tuple[cv2.VideoCapture, str]:
     """Open ``camera`` (device index, URL or file); CameraError lists every attempt on failure."""
-    from hamflex.errors import CameraError
 
     tried: list[str] = []
     if camera.strip().isdigit():
@@ -186,7 +185,6 @@ class LiveSource:
     # -- consumer side --
     def start(self) -> LiveSource:
         """Start capturing; CameraError if no first frame arrives within the open timeout."""
-        from hamflex.errors import CameraError
 
         if self._thread is None:
             self.started_s = time.monotonic()

@@ -1,15 +1,15 @@
-"""Drawing the skeleton and angle labels on frames, and writing them as an overlay video."""
+"""Drawing on frames: skeleton, angle labels, text; one compositor for offline overlays and the live window."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from pathlib import Path
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
-from hamflex.core.landmarks import POSE_CONNECTIONS, SIDES, side_index
+from hamflex.core.landmarks import DEFAULT_MIN_VISIBILITY, POSE_CONNECTIONS, SIDES, side_index
 
 SKELETON_BGR = (255, 255, 255)
 LEFT_BGR = (255, 160, 0)  # blue-ish: left side
@@ -48,7 +48,7 @@ def put_text(image: np.ndarray, text: str, origin: tuple[int, int], scale: float
 
 
 def draw_skeleton(image_bgr: np.ndarray, landmarks_px: np.ndarray, visibility: np.ndarray,
-                  min_visibility: float = 0.5) -> None:
+                  min_visibility: float = DEFAULT_MIN_VISIBILITY) -> None:
     """Draw the pose's edges and joints in place; poorly visible landmarks are skipped."""
     if not np.isfinite(landmarks_px).any():
         return
@@ -98,24 +98,50 @@ def draw_text_lines(image_bgr: np.ndarray, lines: Sequence[str], corner: str = "
         put_text(image_bgr, line, (x, y0 + i * step))
 
 
-class OverlayVideoWriter:
-    """An MP4 of annotated frames; a context manager that always releases the file."""
+DISPLAY_MAX_SIZE_PX = 1280  # live: the window's frame is scaled down to this (faster drawing)
 
-    def __init__(self, path: Path, fps: float, width: int, height: int) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*"mp4v"), fps or 30.0, (width, height))
-        if not self._writer.isOpened():
-            raise OSError(f"cannot write overlay video {self.path}")
 
-    def write(self, image_bgr: np.ndarray) -> None:
-        self._writer.write(image_bgr)
+@dataclass(frozen=True)
+class Hud:
+    """The live heads-up lines: processing speed, capture-to-overlay latency, keys."""
 
-    def close(self) -> None:
-        self._writer.release()
+    fps: float
+    latency_ms: float
+    paused: bool = False
+    cue_text: str = ""
+    keys_help: str = ""
 
-    def __enter__(self) -> OverlayVideoWriter:
-        return self
+    def lines(self) -> list[str]:
+        line = f"{self.fps:4.1f} fps  {self.latency_ms:3.0f} ms" + ("  PAUSED" if self.paused else "")
+        return [text for text in (self.cue_text, line, self.keys_help) if text]
 
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
+
+def compose_overlay(frame_bgr: np.ndarray, landmarks_px: np.ndarray, visibility: np.ndarray,
+                    angles: Mapping[str, float], *, guidance: Sequence[str] = (), hud: Hud | None = None,
+                    mirror: bool = False, max_size_px: int | None = None,
+                    min_visibility: float = DEFAULT_MIN_VISIBILITY) -> np.ndarray:
+    """The annotated picture, offline and live alike: skeleton, hip/knee angles, ``guidance``
+    lines (top left) and the ``hud`` (bottom left), on a copy of ``frame_bgr``.
+
+    ``max_size_px`` scales the picture down first (live window); with ``mirror`` it is flipped
+    (selfie view) before any text is drawn, so the labels stay readable.
+    """
+    height, width = frame_bgr.shape[:2]
+    scale = 1.0 if max_size_px is None else min(1.0, max_size_px / max(height, width))
+    if scale < 1.0:
+        size = (int(round(width * scale)), int(round(height * scale)))
+        image = cv2.resize(frame_bgr, size, interpolation=cv2.INTER_LINEAR)
+    else:
+        image = frame_bgr.copy()
+    points = np.asarray(landmarks_px, dtype=np.float32) * np.float32(scale)
+    if mirror:
+        image = cv2.flip(image, 1)
+        points = points.copy()
+        points[:, 0] = image.shape[1] - 1 - points[:, 0]
+    draw_skeleton(image, points, visibility, min_visibility)
+    draw_angle_labels(image, points, angles)
+    if guidance:
+        draw_text_lines(image, list(guidance), "top-left")
+    if hud is not None:
+        draw_text_lines(image, hud.lines(), "bottom-left")
+    return image

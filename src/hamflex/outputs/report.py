@@ -31,20 +31,28 @@ from hamflex.errors import HamflexError, InputError
 from hamflex.core.filters import ZeroPhaseLowPass
 from hamflex.protocols.norms import load_norms
 from hamflex.history import store as history
+from hamflex.camera.checks import MIN_DETECTION_RATE as LOW_DETECTION_RATE
 from hamflex.outputs.files import atomic_write
+from hamflex.outputs.names import (
+    ANGLES_CSV,
+    LIVE_SESSION_JSON as LIVE_SESSION_FILE,
+    OVERLAY_IMAGE,
+    PROTOCOL_FILES,
+    RECORD_SESSION_JSON as RECORD_SESSION_FILE,
+    REPORT_HTML as REPORT_NAME,
+    SUMMARY_JSON,
+)
+from hamflex.protocols.hold import HoldResult
+from hamflex.protocols.test90 import Test90Result
 from hamflex.outputs.plots import (Span, angle_figure, drawn_spans, figure_bytes, span_caption, spans_from_hold,
                                    spans_from_test90, trend_figure)
 from hamflex.outputs.tables import read_angles_csv
 from hamflex.core.series import AngleSeries
 
-REPORT_NAME = "report.html"
-LIVE_SESSION_FILE = "live_session.json"
-RECORD_SESSION_FILE = "session.json"  # written into a live --record folder
-OVERLAY_IMAGE = "overlay.png"  # a photo's overlay (analyze/test90 --overlay)
 # The gap the offline angle series bridges before smoothing (AngleSeries.from_poses' default).
 OFFLINE_MAX_GAP_S = inspect.signature(AngleSeries.from_poses).parameters["max_gap_s"].default
-PROTOCOL_FILES = {"test90": "test90.json", "hold": "hold.json"}
-LOW_DETECTION_RATE = 0.8
+RESULT_TYPES = {"test90": Test90Result, "hold": HoldResult}
+"""The protocols a report is made for, with their typed results."""
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 
 
@@ -119,7 +127,7 @@ def _recording(table: Path, name: str) -> Recording:
         raise InputError(f"{table}: cannot read ({error})") from None
     if "timestamp_ms" not in columns:
         raise InputError(f"{table}: not a hamflex angle table (no timestamp_ms column)")
-    summary_path = table.parent / "summary.json"
+    summary_path = table.parent / SUMMARY_JSON
     overlay = table.parent / OVERLAY_IMAGE
     if summary_path.is_file():
         return Recording(name, columns, _read_json(summary_path), overlay=overlay if overlay.is_file() else None)
@@ -144,10 +152,11 @@ def _recorded_result(out_dir: Path) -> tuple[str, dict[str, Any]] | None:
     session_path = out_dir / RECORD_SESSION_FILE
     if not session_path.is_file():
         return None
-    result = _read_json(session_path).get("protocol_result")
-    if not isinstance(result, dict):
+    session = _read_json(session_path)
+    kind, result = session.get("protocol"), session.get("protocol_result")
+    if kind not in RESULT_TYPES or not isinstance(result, dict):
         return None
-    return ("hold" if "reps" in result else "test90"), result
+    return kind, result
 
 
 def find_inputs(out_dir: Path) -> ReportInputs:
@@ -158,14 +167,19 @@ def find_inputs(out_dir: Path) -> ReportInputs:
     if not out_dir.is_dir():
         raise InputError(f"{out_dir}: no such output directory")
     kind, result = "analyze", None
-    for protocol, filename in PROTOCOL_FILES.items():
-        if (out_dir / filename).is_file():
-            kind, result = protocol, _read_json(out_dir / filename)
+    for protocol in RESULT_TYPES:
+        if (out_dir / PROTOCOL_FILES[protocol]).is_file():
+            kind, result = protocol, _read_json(out_dir / PROTOCOL_FILES[protocol])
             break
     else:
         kind, result = _recorded_result(out_dir) or (kind, result)
+    if result is not None:  # through the typed result: a file of another shape fails here, clearly
+        try:
+            result = RESULT_TYPES[kind].from_dict(result).to_dict()
+        except (KeyError, TypeError, ValueError) as error:
+            raise InputError(f"{out_dir}: {PROTOCOL_FILES[kind]} is not a {kind} result ({error})") from None
     directories = [out_dir, *sorted(p for p in out_dir.iterdir() if p.is_dir())]
-    recordings = [_recording(d / "angles.csv", d.name) for d in directories if (d / "angles.csv").is_file()]
+    recordings = [_recording(d / ANGLES_CSV, d.name) for d in directories if (d / ANGLES_CSV).is_file()]
     live_table = _live_table(out_dir) if not recordings else None
     if live_table is not None:
         recordings = [_recording(live_table, live_table.parent.name)]

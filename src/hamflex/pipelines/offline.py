@@ -1,36 +1,38 @@
 """The offline pipeline: a recorded video or photo → poses → angles → tables and summary.
 
-``analyze_video`` is the Python API behind ``hamflex analyze``. Whatever happens
-(Ctrl-C, a video cut short), the frames measured so far are written before returning
-or raising.
+``analyze_video`` is the Python API behind ``hamflex analyze`` and the first half of every
+protocol run on a recording. Whatever happens (Ctrl-C, a video cut short), the frames measured
+so far are written before returning or raising.
 """
 
 from __future__ import annotations
 
 import time
+import warnings as _warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 import cv2
 import numpy as np
 
-from hamflex.media.sources import PhotoSource, open_source
-from hamflex.errors import NoPersonError
+from hamflex.camera.profile import CameraProfile, load_profile
 from hamflex.core.filters import OneEuroBank
-from hamflex.core.geometry import hide_unseen, pose_angles_deg
-from hamflex.media.models import resolve_model
-from hamflex.outputs.files import write_json
-from hamflex.outputs.overlay import OverlayVideoWriter, draw_angle_labels, draw_skeleton
-from hamflex.outputs.summary import build_summary
-from hamflex.outputs.tables import write_angles_csv
-from hamflex.media.pose import PoseEstimator, PoseFrame
-from hamflex.outputs.progress import frame_progress
 from hamflex.core.landmarks import DEFAULT_MIN_VISIBILITY
 from hamflex.core.series import AngleSeries, PoseSequence
+from hamflex.errors import NoPersonError
+from hamflex.media.models import resolve_model
+from hamflex.media.pose import PoseEstimator, PoseFrame
+from hamflex.media.sources import Frame, PhotoSource, VideoInfo, VideoSource, open_source
+from hamflex.outputs.files import write_json
+from hamflex.outputs.names import ANGLES_CSV, OVERLAY_IMAGE, OVERLAY_VIDEO, SUMMARY_JSON
+from hamflex.outputs.overlay import compose_overlay
+from hamflex.outputs.progress import frame_progress
+from hamflex.outputs.tables import ANGLE_COLUMNS, write_angles_csv
+from hamflex.outputs.video import VideoSink
+from hamflex.pipelines.samples import frame_angles_deg
 
-if TYPE_CHECKING:
-    from hamflex.camera.profile import CameraProfile
+SUMMARY_SCHEMA_VERSION = 1
 
 
 class AnalysisInterrupted(KeyboardInterrupt):
@@ -42,9 +44,20 @@ class AnalysisInterrupted(KeyboardInterrupt):
         self.result = result
 
 
+def angle_statistics(values: np.ndarray) -> dict[str, float | None]:
+    """min / max / mean / median of the finite values, None when there are none."""
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return {"min": None, "max": None, "mean": None, "median": None}
+    with _warnings.catch_warnings():
+        _warnings.simplefilter("ignore", RuntimeWarning)
+        return {name: round(float(stat(finite)), 2)
+                for name, stat in (("min", np.min), ("max", np.max), ("mean", np.mean), ("median", np.median))}
+
+
 @dataclass
 class AnalysisResult:
-    """What ``analyze_video`` measured, and where it wrote it."""
+    """What ``analyze_video`` measured, and where it wrote it (``to_dict`` = summary.json)."""
 
     source: Path
     model_path: Path
@@ -55,6 +68,7 @@ class AnalysisResult:
     camera_profile: str | None = None  # the profile file used to undistort, if any
     warnings: list[str] = field(default_factory=list)
     files: dict[str, Path] = field(default_factory=dict)
+    info: VideoInfo | None = None
 
     @property
     def frames(self) -> int:
@@ -69,36 +83,109 @@ class AnalysisResult:
         return self.frames_with_pose / self.frames if self.frames else 0.0
 
     @property
+    def photo(self) -> bool:
+        return self.info is not None and self.info.photo
+
+    @property
     def duration_s(self) -> float:
         if self.frames < 2:
             return 0.0
         interval_ms = float(np.median(np.diff(self.poses.timestamp_ms)))
         return float(self.poses.timestamp_ms[-1] - self.poses.timestamp_ms[0] + interval_ms) / 1000.0
 
-    def summary(self) -> dict:
-        return build_summary(self)
+    def to_dict(self) -> dict[str, Any]:
+        """Everything in summary.json."""
+        detected = self.angles.detected
+        return {
+            "schema_version": SUMMARY_SCHEMA_VERSION,
+            "video": str(self.source),
+            "complete": self.complete,
+            "frames": self.frames,
+            "frames_with_pose": self.frames_with_pose,
+            "detection_rate": round(self.detection_rate, 4),
+            "duration_s": round(self.duration_s, 3),
+            "processing_fps": round(self.processing_fps, 2),
+            "image_size": [self.poses.image_width, self.poses.image_height],
+            "model": self.model_path.name,
+            "camera_profile": self.camera_profile,
+            "warnings": list(self.warnings),
+            "angles": {name: angle_statistics(self.angles.raw[name][detected]) for name in ANGLE_COLUMNS},
+        }
 
 
-def _annotate(frame_rgb: np.ndarray, pose: PoseFrame, angles: dict[str, float], min_visibility: float) -> np.ndarray:
-    image_bgr = cv2.cvtColor(frame_rgb, cv2.COLOR_RGB2BGR)
-    draw_skeleton(image_bgr, pose.landmarks_px, pose.visibility, min_visibility)
-    draw_angle_labels(image_bgr, pose.landmarks_px, angles)
-    return image_bgr
+class _OverlaySink:
+    """``--overlay``: every analysed frame annotated (one compositor with the live window),
+    as overlay.mp4, or overlay.png for a photo."""
+
+    def __init__(self, target_dir: Path, info: VideoInfo, min_visibility: float) -> None:
+        self.path = target_dir / (OVERLAY_IMAGE if info.photo else OVERLAY_VIDEO)
+        self._video = None if info.photo else VideoSink(self.path, info.fps, info.width, info.height)
+        self._smoother = OneEuroBank()  # causal, like live: the overlay is drawn as frames come
+        self._min_visibility = min_visibility
+
+    def write(self, frame: Frame, pose: PoseFrame) -> None:
+        angles = self._smoother(frame.timestamp_ms / 1000.0, frame_angles_deg(pose, self._min_visibility))
+        image = compose_overlay(cv2.cvtColor(frame.rgb, cv2.COLOR_RGB2BGR), pose.landmarks_px, pose.visibility,
+                                angles, min_visibility=self._min_visibility)
+        if self._video is not None:
+            self._video.write(image)
+        else:
+            cv2.imwrite(str(self.path), image)
+
+    def close(self) -> None:
+        if self._video is not None:
+            self._video.close()
 
 
-def frame_angles_deg(pose: PoseFrame, min_visibility: float = DEFAULT_MIN_VISIBILITY) -> dict[str, float]:
-    """Image-plane and world angles of one pose, poorly visible landmarks ignored (live use)."""
-    points_px, world_m = hide_unseen(pose.visibility, min_visibility, pose.landmarks_px, pose.world_landmarks_m)
-    return {name: float(value) for name, value in pose_angles_deg(points_px, world_m).items()}
+def _frame_limit(source: VideoSource | PhotoSource, max_duration_s: float | None) -> int | None:
+    """Frames the progress bar expects: the whole video, or its first ``max_duration_s``."""
+    total = source.frame_count
+    if max_duration_s is not None and total and source.fps:
+        total = min(total, int(max_duration_s * source.fps) + 1)
+    return total
 
 
-def _profile_for(camera_profile: CameraProfile | str | Path | None, width: int, height: int) -> CameraProfile | None:
-    """The camera profile fitted to ``width`` x ``height`` frames (imported lazily: optional)."""
-    if camera_profile is None:
-        return None
-    from hamflex.camera.profile import load_profile
+def _detect_all(source, estimator: PoseEstimator, profile: CameraProfile | None, overlay: _OverlaySink | None,
+                progress: bool, max_duration_s: float | None) -> tuple[list[PoseFrame], bool, bool]:
+    """Every frame's pose: (poses, interrupted, stopped_early at ``max_duration_s``)."""
+    poses: list[PoseFrame] = []
+    try:
+        with frame_progress(source.path.name, _frame_limit(source, max_duration_s), enabled=progress) as bar:
+            for frame in source:
+                if max_duration_s is not None and poses and (
+                        frame.timestamp_ms - poses[0].timestamp_ms >= max_duration_s * 1000):
+                    return poses, False, True
+                pose = estimator.detect(frame)
+                poses.append(profile.undistort_pose(pose) if profile is not None else pose)
+                if overlay is not None:
+                    overlay.write(frame, poses[-1])
+                bar.advance()
+    except KeyboardInterrupt:
+        return poses, True, False
+    finally:
+        if overlay is not None:
+            overlay.close()
+    return poses, False, False
 
-    return load_profile(camera_profile).for_image_size(width, height)
+
+def _prepare(source, camera_profile, model, offline: bool, progress: bool, target_dir: Path | None):
+    """Everything that can fail before the work starts (the source is closed if it does)."""
+    try:
+        profile = load_profile(camera_profile)
+        profile = profile.for_image_size(source.width, source.height) if profile is not None else None
+        model_path = resolve_model(model, offline=offline, progress=progress)
+        if target_dir is not None:
+            target_dir.mkdir(parents=True, exist_ok=True)  # an unwritable place fails now, not after the work
+    except BaseException:
+        source.close()
+        raise
+    return profile, model_path
+
+
+def _profile_label(camera_profile: CameraProfile | str | Path | None) -> str | None:
+    if isinstance(camera_profile, (str, Path)):
+        return str(camera_profile)
+    return "given" if camera_profile is not None else None
 
 
 def analyze_video(
@@ -130,75 +217,29 @@ def analyze_video(
     """
     source = open_source(path)
     target_dir = Path(out_dir) / (output_name or Path(path).stem) if out_dir is not None else None
-    try:  # everything that can fail before the work starts, so the source is never left open
-        profile = _profile_for(camera_profile, source.width, source.height)
-        model_path = resolve_model(model, offline=offline, progress=progress)
-        if target_dir is not None:
-            target_dir.mkdir(parents=True, exist_ok=True)  # an unwritable place fails now, not after the work
-    except BaseException:
-        source.close()
-        raise
-    photo = isinstance(source, PhotoSource)
-    poses: list[PoseFrame] = []
-    interrupted = stopped_early = False
+    profile, model_path = _prepare(source, camera_profile, model, offline, progress, target_dir)
+    info = source.info
     started = time.perf_counter()
-    with source, PoseEstimator(model_path, image_mode=photo, num_poses=num_poses, verbose=verbose) as estimator:
-        writer = None
-        if overlay and target_dir is not None:
-            overlay_path = target_dir / ("overlay.png" if photo else "overlay.mp4")
-            writer = None if photo else OverlayVideoWriter(overlay_path, source.fps, source.width, source.height)
-        live_smoother = OneEuroBank()
-        try:
-            total_frames = source.frame_count
-            if max_duration_s is not None and total_frames and source.fps:
-                total_frames = min(total_frames, int(max_duration_s * source.fps) + 1)
-            with frame_progress(Path(path).name, total_frames, enabled=progress) as bar:
-                for frame in source:
-                    if max_duration_s is not None and poses and (
-                        frame.timestamp_ms - poses[0].timestamp_ms >= max_duration_s * 1000
-                    ):
-                        stopped_early = True
-                        break
-                    pose = estimator.detect(frame)
-                    if profile is not None:
-                        pose = profile.undistort_pose(pose)
-                    poses.append(pose)
-                    if overlay and target_dir is not None:
-                        angles = live_smoother(frame.timestamp_ms / 1000.0, frame_angles_deg(pose, min_visibility))
-                        annotated = _annotate(frame.rgb, pose, angles, min_visibility)
-                        if writer is not None:
-                            writer.write(annotated)
-                        else:
-                            target_dir.mkdir(parents=True, exist_ok=True)
-                            cv2.imwrite(str(overlay_path), annotated)
-                    bar.advance()
-        except KeyboardInterrupt:
-            interrupted = True
-        finally:
-            if writer is not None:
-                writer.close()
+    with source, PoseEstimator(model_path, image_mode=info.photo, num_poses=num_poses, verbose=verbose) as estimator:
+        sink = _OverlaySink(target_dir, info, min_visibility) if overlay and target_dir is not None else None
+        poses, interrupted, stopped_early = _detect_all(source, estimator, profile, sink, progress, max_duration_s)
     elapsed_s = time.perf_counter() - started
-    sequence = PoseSequence.from_frames(poses, source.width, source.height)
+    sequence = PoseSequence.from_frames(poses, info.width, info.height)
     result = AnalysisResult(
-        source=Path(path),
-        model_path=model_path,
-        poses=sequence,
+        source=Path(path), model_path=model_path, poses=sequence,
         angles=AngleSeries.from_poses(sequence, min_visibility=min_visibility),
-        processing_fps=len(poses) / elapsed_s if elapsed_s > 0 else 0.0,
-        complete=not interrupted,
-        camera_profile=str(camera_profile) if isinstance(camera_profile, (str, Path)) else (
-            "given" if camera_profile is not None else None),
+        processing_fps=len(poses) / elapsed_s if elapsed_s > 0 else 0.0, complete=not interrupted,
+        camera_profile=_profile_label(camera_profile), info=info,
     )
     if interrupted:
         result.warnings.append(f"interrupted after {len(poses)} frames: results are partial")
     if source.truncated and not (interrupted or stopped_early):
         result.warnings.append(
-            f"the video ended after {source.frames_read} of {source.frame_count} announced frames (truncated file?)"
-        )
+            f"the video ended after {source.frames_read} of {source.frame_count} announced frames (truncated file?)")
     if target_dir is not None:
         result.files = write_outputs(result, target_dir)
-        if overlay:
-            result.files["overlay"] = overlay_path
+        if sink is not None:
+            result.files["overlay"] = sink.path
     if interrupted:
         raise AnalysisInterrupted(result)
     if result.frames_with_pose == 0:
@@ -209,6 +250,6 @@ def analyze_video(
 def write_outputs(result: AnalysisResult, target_dir: Path) -> dict[str, Path]:
     """Write ``angles.csv`` and ``summary.json`` for a result."""
     return {
-        "angles_csv": write_angles_csv(target_dir / "angles.csv", result.angles, result.poses.frame_index),
-        "summary_json": write_json(target_dir / "summary.json", result.summary()),
+        "angles_csv": write_angles_csv(target_dir / ANGLES_CSV, result.angles, result.poses.frame_index),
+        "summary_json": write_json(target_dir / SUMMARY_JSON, result.to_dict()),
     }

@@ -3,19 +3,26 @@
 Each stretch says which camera view it needs, how to tell the stretched leg from the other,
 which angle deepens it, and the posture checks (column, range, cue). The loader refuses a
 catalog naming a column the geometry modules do not compute, so a typo fails at load time
-rather than silently never checking anything.
+rather than silently never checking anything. A clinic adds its own stretches as a TOML file
+in the same format (``--catalog FILE`` or ``$HAMFLEX_CATALOG``): they join the built-in ones.
 """
 
 from __future__ import annotations
 
 import math
-import tomllib
+import os
+import sys
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
 
-from hamflex.errors import HamflexError
+from hamflex.errors import HamflexError, InputError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
 from hamflex.core.geometry import LEG_ANGLE_NAMES, to_3d_name
 from hamflex.core.geometry import STRETCH_MEASURE_NAMES
 from hamflex.core.landmarks import other_side
@@ -103,8 +110,11 @@ class Stretch:
     checks: tuple[PostureCheck, ...]
 
 
-class CatalogError(ValueError):
-    """The catalog file is malformed (a bug in the data, reported with the entry's name)."""
+CATALOG_ENV_VAR = "HAMFLEX_CATALOG"
+
+
+class CatalogError(InputError):
+    """A catalog file is malformed: the message names the file, the entry and the field."""
 
 
 def _require(condition: bool, where: str, message: str) -> None:
@@ -175,14 +185,17 @@ def _parse_stretch(raw: dict, defaults: dict) -> Stretch:
     )
 
 
-def parse_catalog(data: dict) -> dict[str, Stretch]:
-    """Stretches by name from a parsed catalog document; :class:`CatalogError` when malformed."""
-    _require(data.get("schema_version") == CATALOG_SCHEMA_VERSION, "catalog", f"schema_version must be {CATALOG_SCHEMA_VERSION}")
-    defaults = data.get("defaults", {})
+def parse_catalog(data: dict, defaults: dict | None = None) -> dict[str, Stretch]:
+    """Stretches by name from a parsed catalog document; :class:`CatalogError` when malformed.
+    ``defaults`` fill what the document's own ``[defaults]`` leaves out (a user catalog)."""
+    version = data.get("schema_version", CATALOG_SCHEMA_VERSION)
+    _require(version == CATALOG_SCHEMA_VERSION, "catalog", f"schema_version must be {CATALOG_SCHEMA_VERSION}")
+    defaults = {**(defaults or {}), **data.get("defaults", {})}
     for key in ("hold_s", "reps", "rest_s", "hysteresis_deg"):
         _require(key in defaults, "catalog defaults", f"needs {key!r}")
     stretches: dict[str, Stretch] = {}
     for raw in data.get("stretch", []):
+        _require(isinstance(raw, dict), "catalog", "each [[stretch]] must be a table")
         stretch = _parse_stretch(raw, defaults)
         _require(stretch.name not in stretches, f"stretch {stretch.name!r}", "defined twice")
         stretches[stretch.name] = stretch
@@ -191,37 +204,44 @@ def parse_catalog(data: dict) -> dict[str, Stretch]:
 
 
 def load_catalog(path: str | Path | None = None) -> dict[str, Stretch]:
-    """The catalog at ``path``, or the packaged ``data/stretches.toml``."""
+    """The packaged stretches plus those of a user catalog: ``path``, else ``$HAMFLEX_CATALOG``."""
+    path = path or os.environ.get(CATALOG_ENV_VAR) or None
     if path is None:
-        return _packaged_catalog()
-    with open(path, "rb") as handle:
-        return parse_catalog(tomllib.load(handle))
+        return dict(_packaged_catalog())
+    try:
+        with open(path, "rb") as handle:
+            data = tomllib.load(handle)
+        extra = parse_catalog(data, _packaged_defaults())
+    except OSError as error:
+        raise InputError(f"{path}: cannot read the stretch catalog ({error.strerror or error})") from None
+    except tomllib.TOMLDecodeError as error:
+        raise CatalogError(f"{path}: not valid TOML ({error})") from None
+    except CatalogError as error:
+        raise CatalogError(f"{path}: {error}") from None
+    clash = sorted(set(extra) & set(_packaged_catalog()))
+    if clash:
+        raise CatalogError(f"{path}: stretch {clash[0]!r}: defined twice (a built-in stretch has this name)")
+    return {**_packaged_catalog(), **extra}
+
+
+def _packaged_text() -> str:
+    return resources.files("hamflex").joinpath("data", "stretches.toml").read_text(encoding="utf-8")
 
 
 @cache
 def _packaged_catalog() -> dict[str, Stretch]:
-    text = resources.files("hamflex").joinpath("data", "stretches.toml").read_text(encoding="utf-8")
-    return parse_catalog(tomllib.loads(text))
+    return parse_catalog(tomllib.loads(_packaged_text()))
 
 
-def get_stretch(name: str) -> Stretch:
-    """A packaged stretch by name; :class:`UnknownStretchError` listing the names otherwise."""
-    catalog = load_catalog()
+@cache
+def _packaged_defaults() -> dict:
+    return dict(tomllib.loads(_packaged_text())["defaults"])
+
+
+def lookup_stretch(name: str, catalog: dict[str, Stretch] | None = None) -> Stretch:
+    """A stretch by name (from ``catalog``, default the packaged one); :class:`UnknownStretchError`
+    listing the names otherwise."""
+    catalog = catalog if catalog is not None else load_catalog()
     if name not in catalog:
         raise UnknownStretchError(f"unknown stretch {name!r}; choose from: {', '.join(catalog)} (see `hamflex stretches`)")
     return catalog[name]
-
-
-def format_catalog(stretches: dict[str, Stretch], details: bool = False) -> str:
-    """A readable listing for ``hamflex stretches``."""
-    lines = []
-    for stretch in stretches.values():
-        lines.append(f"{stretch.name:30s} {stretch.group:11s} {stretch.view:5s}  {stretch.title}")
-        if details:
-            lines.append(f"    {stretch.description}")
-            lines.append(f"    hold {stretch.hold_s:g} s x {stretch.reps} reps, camera: {stretch.view} view")
-            for check in stretch.checks:
-                who = "body" if check.role == "body" else f"{check.role} leg"
-                lines.append(f"    - {check.name}: {who} {check.column} {check.range_text} (else: \"{check.cue}\")")
-    return "\n".join(lines)
-

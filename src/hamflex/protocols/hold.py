@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from dataclasses import asdict, dataclass, field, replace
-from typing import Any
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -29,10 +29,14 @@ from hamflex.protocols.base import (
     CUE_TICK,
     Feedback,
     FrameSample,
+    SessionFields,
 )
 from hamflex.protocols.sides import name_tested_side, right_side_facing_score, tested_leg_is_near
 from hamflex.core.landmarks import other_side
 from hamflex.core.geometry import stretch_measures
+from hamflex.core.landmarks import DEFAULT_MIN_VISIBILITY
+from hamflex.outputs.names import HOLD_JSON
+from hamflex.errors import HamflexError, NothingToScoreError
 from hamflex.protocols.catalog import MIN_HOLD_S, PostureCheck, Stretch
 
 HOLD_SCHEMA_VERSION = 1
@@ -210,20 +214,75 @@ class Rep:
         near = tested_leg_is_near(math.nan, float(np.median(self.visibility_gaps)))
         return name_tested_side(float(np.median(self.facing_scores)), near)
 
-    def as_dict(self) -> dict[str, Any]:
+    def summary(self) -> RepSummary:
         side, side_note = self.named_side()
-        return {
-            "side": side,
-            "side_note": side_note,
-            "start_s": round(self.start_s, 3),
-            "end_s": round(self.start_s if math.isnan(self.end_s) else self.end_s, 3),
-            "valid_s": round(self.valid_s, 2),
-            "total_s": round(self.total_s, 2),
-            "bounces": self.bounces,
-            "completed": self.completed,
-            "faults": {name: round(seconds, 2) for name, seconds in sorted(self.faults_s.items())},
-            "rest_before_s": None if self.rest_before_s is None else round(self.rest_before_s, 2),
-        }
+        return RepSummary(
+            side=side,
+            side_note=side_note,
+            start_s=round(self.start_s, 3),
+            end_s=round(self.start_s if math.isnan(self.end_s) else self.end_s, 3),
+            valid_s=round(self.valid_s, 2),
+            total_s=round(self.total_s, 2),
+            bounces=self.bounces,
+            completed=self.completed,
+            faults={name: round(seconds, 2) for name, seconds in sorted(self.faults_s.items())},
+            rest_before_s=None if self.rest_before_s is None else round(self.rest_before_s, 2),
+        )
+
+
+@dataclass
+class RepSummary:
+    """One repetition as reported (``hold.json``'s ``reps[]``): seconds, bounces, faults by name."""
+
+    side: str | None
+    side_note: str
+    start_s: float
+    end_s: float
+    valid_s: float
+    total_s: float
+    bounces: int
+    completed: bool
+    faults: dict[str, float]
+    rest_before_s: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RepSummary:
+        return cls(**{f.name: data.get(f.name) for f in fields(cls)})
+
+
+@dataclass(kw_only=True)
+class HoldResult(SessionFields):
+    """A stretch hold's result (``hold.json``): valid seconds, reps, bounces and why nothing counted."""
+
+    schema_version: int = HOLD_SCHEMA_VERSION
+    stretch: str
+    title: str
+    view: str
+    side: str
+    hold_s_target: float
+    reps_target: int
+    reps: list[RepSummary] = field(default_factory=list)
+    valid_seconds_total: float = 0.0
+    reps_completed: int = 0
+    percent_time_valid: float = 0.0
+    bounces_total: int = 0
+    duration_s: float = 0.0
+    finished: bool = False
+    fault_cues: dict[str, str] = field(default_factory=dict)
+    no_valid_reason: str | None = None
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    NOTHING_FIELD: ClassVar[str] = "no_valid_reason"
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> HoldResult:
+        """A result read back from ``hold.json``."""
+        own = {f.name for f in fields(cls)} - {f.name for f in fields(SessionFields)} - {"reps"}
+        return cls(**cls.session_kwargs(data), **{name: data[name] for name in own if name in data},
+                   reps=[RepSummary.from_dict(rep) for rep in data.get("reps", [])])
 
 
 @dataclass(frozen=True)
@@ -275,6 +334,9 @@ class HoldProtocol:
     to take whichever leg the pose shows stretched. ``reps`` is per side.
     """
 
+    kind = "hold"
+    setup_posture = "auto"
+
     def __init__(
         self,
         stretch: Stretch,
@@ -283,7 +345,7 @@ class HoldProtocol:
         hold_s: float | None = None,
         reps: int | None = None,
         settings: HoldSettings | None = None,
-        min_visibility: float = 0.5,
+        min_visibility: float = DEFAULT_MIN_VISIBILITY,
     ) -> None:
         if side is not None and side not in SIDE_CHOICES:
             raise ValueError(f"side must be one of {SIDE_CHOICES} or None, got {side!r}")
@@ -297,6 +359,7 @@ class HoldProtocol:
             raise ValueError("reps must be at least 1")
         self.settings = settings or HoldSettings()
         self.min_visibility = min_visibility
+        self.title = f"hamflex hold: {stretch.title}"
         self.sides: tuple[str | None, ...] = ("right", "left") if side == "both" else (side,)
         # Failing the stretch angle's own check (or leaving the view) is releasing the stretch;
         # any other fault (a bent knee with the leg still up) is a fault of the rep in progress.
@@ -359,31 +422,40 @@ class HoldProtocol:
         self._shown_faults = frozenset(verdict.faults)
         return self._feedback(verdict, tuple(cues), tuple(spoken))
 
-    def result(self) -> dict[str, Any]:
-        reps = [rep.as_dict() for rep in self.reps]
+    def result(self) -> HoldResult:
         valid_total = sum(rep.valid_s for rep in self.reps)
         in_reps = sum(rep.total_s for rep in self.reps)
-        return {
-            "schema_version": HOLD_SCHEMA_VERSION,
-            "stretch": self.stretch.name,
-            "title": self.stretch.title,
-            "view": self.stretch.view,
-            "side": self.side or "auto",
-            "hold_s_target": self.hold_s,
-            "reps_target": self.reps_per_side * len(self.sides),
-            "reps": reps,
-            "valid_seconds_total": round(valid_total, 2),
-            "reps_completed": sum(rep.completed for rep in self.reps),
-            "percent_time_valid": round(100.0 * valid_total / in_reps, 1) if in_reps > 0 else 0.0,
-            "bounces_total": sum(rep.bounces for rep in self.reps),
-            "duration_s": round((self._last_s or 0.0) - (self._first_s or 0.0), 2),
-            "finished": self.finished,
-            "fault_cues": self._fault_cues(),
-            "no_valid_reason": None if valid_total > 0 else no_valid_reason(
-                self._seen_s, (self._last_s or 0.0) - (self._first_s or 0.0), self._frames, self.stretch, self.settings
-            ),
-            "settings": asdict(self.settings),
-        }
+        duration_s = (self._last_s or 0.0) - (self._first_s or 0.0)
+        return HoldResult(
+            stretch=self.stretch.name,
+            title=self.stretch.title,
+            view=self.stretch.view,
+            side=self.side or "auto",
+            hold_s_target=self.hold_s,
+            reps_target=self.reps_per_side * len(self.sides),
+            reps=[rep.summary() for rep in self.reps],
+            valid_seconds_total=round(valid_total, 2),
+            reps_completed=sum(rep.completed for rep in self.reps),
+            percent_time_valid=round(100.0 * valid_total / in_reps, 1) if in_reps > 0 else 0.0,
+            bounces_total=sum(rep.bounces for rep in self.reps),
+            duration_s=round(duration_s, 2),
+            finished=self.finished,
+            fault_cues=self._fault_cues(),
+            no_valid_reason=None if valid_total > 0 else no_valid_reason(
+                self._seen_s, duration_s, self._frames, self.stretch, self.settings),
+            settings=asdict(self.settings),
+        )
+
+    def score_photo(self, sample: FrameSample) -> Feedback:
+        """A photo is one frame: checked like any other, but it holds no seconds."""
+        return self.update(sample)
+
+    def nothing_scored(self, result: HoldResult) -> HamflexError | None:
+        """Not one valid second: the error saying why."""
+        if result.valid_seconds_total > 0:
+            return None
+        reason = result.no_valid_reason or f"posture never matched {result.stretch!r}"
+        return NothingToScoreError(f"no valid hold second ({reason}; see {HOLD_JSON} and `hamflex stretches --details`)")
 
     def _fault_cues(self) -> dict[str, str]:
         """The cue of every fault named in the reps (so a report can say what to correct)."""

@@ -1,16 +1,19 @@
-"""Grades and measurement error of the 90-90 test, read from one editable table.
+"""Grades and measurement error of the 90-90 test, read from one table.
 
-The table is ``calibration/norms.toml`` in a source checkout (so a clinic can edit it) and the
-identical packaged copy ``hamflex/data/norms.toml`` in an installed wheel. Every number in it
-names its source.
+The table is packaged (``hamflex/data/norms.toml``); every number in it names its source. A
+clinic with its own cut-offs gives a copy with its changes: ``--norms FILE`` or
+``$HAMFLEX_NORMS``.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+
+from hamflex.errors import InputError
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -18,7 +21,8 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 SEXES = ("female", "male")
-_REPO_TABLE = Path(__file__).resolve().parents[2] / "calibration" / "norms.toml"
+NORMS_ENV_VAR = "HAMFLEX_NORMS"
+PACKAGED_TABLE = "hamflex/data/norms.toml"  # how a result names the packaged table
 
 
 @dataclass(frozen=True)
@@ -79,14 +83,18 @@ def _parse(table: dict, path: str) -> Norms:
 
 
 def packaged_table_text() -> str:
-    """The packaged copy of the table (used when no source checkout is around)."""
+    """The packaged table's text (a starting point for a clinic's own)."""
     return resources.files("hamflex").joinpath("data/norms.toml").read_text(encoding="utf-8")
 
 
 def load_norms(path: str | Path | None = None) -> Norms:
-    """Read the norms table: ``path``, else the repository's, else the packaged copy."""
-    if path is not None:
+    """The norms table: ``path``, else ``$HAMFLEX_NORMS``, else the packaged one."""
+    path = path or os.environ.get(NORMS_ENV_VAR) or None
+    if path is None:
+        return _parse(tomllib.loads(packaged_table_text()), PACKAGED_TABLE)
+    try:
         return _parse(tomllib.loads(Path(path).read_text(encoding="utf-8")), str(path))
-    if _REPO_TABLE.is_file():
-        return _parse(tomllib.loads(_REPO_TABLE.read_text(encoding="utf-8")), str(_REPO_TABLE))
-    return _parse(tomllib.loads(packaged_table_text()), "hamflex/data/norms.toml")
+    except OSError as error:
+        raise InputError(f"{path}: cannot read the norms table ({error.strerror or error})") from None
+    except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as error:
+        raise InputError(f"{path}: not a norms table in the packaged format ({type(error).__name__}: {error})") from None

@@ -18,14 +18,15 @@ Thresholds and their reasons: ``docs/test90.md``.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, ClassVar
 
 import numpy as np
 
 from hamflex.core.geometry import trunk_direction
 from hamflex.core.landmarks import LEG_JOINTS, SIDES, other_side, side_index
-from hamflex.protocols.norms import Norms, load_norms
+from hamflex.protocols.norms import SEXES, Norms, load_norms
+from hamflex.errors import HamflexError, NothingToScoreError
 from hamflex.protocols.base import (
     CUE_DONE,
     CUE_POSITION_BAD,
@@ -33,6 +34,7 @@ from hamflex.protocols.base import (
     CUE_SWITCH_SIDES,
     Feedback,
     FrameSample,
+    SessionFields,
 )
 from hamflex.protocols.sides import (
     leg_depth_m,
@@ -43,6 +45,9 @@ from hamflex.protocols.sides import (
 
 SCHEMA_VERSION = 1
 TEST_NAME = "90-90"
+SIDE_CHOICES = ("left", "right", "both")
+DEFAULT_TRIALS = 3  # trials per side asked for live (Gajdosik & Lusin 1983 averaged three)
+MAX_HIP_TOLERANCE_DEG = 45.0
 _FRAME_SLACK_S = 0.02  # timestamps are whole milliseconds: allow for rounding in durations
 MIN_LYING_S = 1.0  # shorter "lying" moments (a detection glitch, a fall) are not reported as lying
 
@@ -185,6 +190,76 @@ class Trial:
         data["end_position_s"] = [_round(v, 2) for v in self.end_position_s]
         return data
 
+    to_dict = as_dict
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Trial:
+        """A trial read back from ``test90.json`` (unknown numbers as NaN)."""
+        known = {f.name for f in fields(cls)}
+        values = {key: (float("nan") if value is None and key.endswith("_deg") else value)
+                  for key, value in data.items() if key in known}
+        values["end_position_s"] = tuple(float("nan") if v is None else v for v in data.get("end_position_s", ()))
+        return cls(**values)
+
+
+@dataclass
+class SideSummary:
+    """One side's valid trials: mean deficit, spread and grade (None when no trial was valid)."""
+
+    trials: int
+    invalid_trials: int
+    mean_deficit_deg: float | None = None
+    sd_deg: float | None = None
+    grade: str | None = None
+    note: str | None = None
+    grade_source: str | None = None
+    reference: dict[str, Any] | None = None  # typical deficit of young adults of the given sex
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        for key in ("grade_source", "reference"):
+            if data[key] is None:
+                del data[key]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SideSummary:
+        return cls(**{f.name: data.get(f.name) for f in fields(cls) if f.name in data})
+
+
+@dataclass(kw_only=True)
+class Test90Result(SessionFields):
+    """The 90-90 test's result (``test90.json``): every trial, the per-side summary, the norms
+    and settings used, and how the session went."""
+
+    __test__ = False  # not a pytest class, despite the name
+
+    schema_version: int = SCHEMA_VERSION
+    test: str = TEST_NAME
+    trials: list[Trial] = field(default_factory=list)
+    sides: dict[str, SideSummary] = field(default_factory=dict)
+    asymmetry_deg: float | None = None
+    sex: str | None = None
+    norms: dict[str, Any] = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    no_trial_reason: str | None = None
+
+    OPTIONAL_FIELDS: ClassVar[tuple[str, ...]] = (*SessionFields.OPTIONAL_FIELDS, "no_trial_reason")
+    NOTHING_FIELD: ClassVar[str] = "no_trial_reason"
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Test90Result:
+        """A result read back from ``test90.json``."""
+        return cls(
+            **cls.session_kwargs(data), schema_version=data.get("schema_version", SCHEMA_VERSION),
+            test=data.get("test", TEST_NAME), trials=[Trial.from_dict(t) for t in data.get("trials", [])],
+            sides={side: SideSummary.from_dict(entry) for side, entry in data.get("sides", {}).items()},
+            asymmetry_deg=data.get("asymmetry_deg"), sex=data.get("sex"), norms=data.get("norms", {}),
+            settings=data.get("settings", {}), notes=list(data.get("notes", [])),
+            no_trial_reason=data.get("no_trial_reason"),
+        )
+
 
 def check_trial(frames: list[FrameFeatures], end: list[FrameFeatures], start_hip_deg: float,
                 settings: Test90Settings) -> list[str]:
@@ -268,9 +343,31 @@ class Test90Protocol:
 
     __test__ = False  # not a pytest class, despite the name
 
-    def __init__(self, side: str | None = None, trials: int = 3, sex: str | None = None,
+    kind = "test90"
+    title = "hamflex: 90-90 test"
+    setup_posture = "lying"
+
+    @classmethod
+    def from_options(cls, side: str | None = None, trials: int | None = None, sex: str | None = None,
+                     hip_tolerance_deg: float | None = None, norms: Norms | None = None) -> Test90Protocol:
+        """A protocol from the user's options (None = the default), checked here so the CLI and API agree."""
+        if side is not None and side not in SIDE_CHOICES:
+            raise ValueError(f"side must be one of {', '.join(SIDE_CHOICES)}, not {side!r}")
+        if sex is not None and sex not in SEXES:
+            raise ValueError(f"sex must be one of {', '.join(SEXES)}, not {sex!r}")
+        if trials is not None and trials < 1:
+            raise ValueError("trials must be at least 1")
+        settings = Test90Settings()
+        if hip_tolerance_deg is not None:
+            if not 0 < hip_tolerance_deg <= MAX_HIP_TOLERANCE_DEG:
+                raise ValueError(f"hip tolerance must be between 0 and {MAX_HIP_TOLERANCE_DEG:g} degrees")
+            settings = Test90Settings(hip_tolerance_deg=hip_tolerance_deg)
+        return cls(side=side, trials=DEFAULT_TRIALS if trials is None else trials, sex=sex, settings=settings,
+                   norms=norms)
+
+    def __init__(self, side: str | None = None, trials: int = DEFAULT_TRIALS, sex: str | None = None,
                  settings: Test90Settings | None = None, norms: Norms | None = None) -> None:
-        if side not in (None, "both", "left", "right"):
+        if side is not None and side not in SIDE_CHOICES:
             raise ValueError(f"side must be left, right or both, not {side!r}")
         self.settings = settings or Test90Settings()
         self.norms = norms or load_norms()
@@ -336,32 +433,30 @@ class Test90Protocol:
             cues += self._follow(features)
         return self._feedback(cues)
 
-    def result(self) -> dict[str, Any]:
-        """The JSON-ready result so far; an attempt still open counts if the knee had stopped."""
+    def result(self) -> Test90Result:
+        """The result so far; an attempt still open counts if the knee had stopped."""
         trials = list(self._trials)
         provisional = self._end_of_recording_trial()
         if provisional is not None:
             trials.append(provisional)
         sides = self._aggregate(trials)
-        result: dict[str, Any] = {
-            "schema_version": SCHEMA_VERSION,
-            "test": TEST_NAME,
-            "trials": [t.as_dict() for t in trials],
-            "sides": sides,
-            "asymmetry_deg": (_round(sides["left"]["mean_deficit_deg"] - sides["right"]["mean_deficit_deg"])
-                              if {"left", "right"} <= sides.keys()
-                              and sides["left"]["mean_deficit_deg"] is not None
-                              and sides["right"]["mean_deficit_deg"] is not None else None),
-            "sex": self.sex,
-            "norms": {"table": self.norms.path, "sem_deg": self.norms.sem_deg,
-                      "min_real_change_deg": self.norms.min_real_change_deg, "source": self.norms.error_source},
-            "settings": asdict(self.settings),
-            "notes": self._notes(trials, sides),
-            "warnings": self._side_warnings(trials),
-        }
-        if not trials:
-            result["no_trial_reason"] = self.why_no_trial()
-        return result
+        means = [sides[side].mean_deficit_deg for side in ("left", "right") if side in sides]
+        return Test90Result(
+            trials=trials,
+            sides=sides,
+            asymmetry_deg=_round(means[0] - means[1]) if len(means) == 2 and None not in means else None,
+            sex=self.sex,
+            norms={"table": self.norms.path, "sem_deg": self.norms.sem_deg,
+                   "min_real_change_deg": self.norms.min_real_change_deg, "source": self.norms.error_source},
+            settings=asdict(self.settings),
+            notes=self._notes(trials, sides),
+            warnings=self._side_warnings(trials),
+            no_trial_reason=None if trials else self.why_no_trial(),
+        )
+
+    def nothing_scored(self, result: Test90Result) -> HamflexError | None:
+        """No trial found: the error saying why."""
+        return None if result.trials else NothingToScoreError(f"no 90-90 trial found: {result.no_trial_reason}")
 
     # --- photo mode ----------------------------------------------------------------------
     def score_photo(self, sample: FrameSample) -> Trial | None:
@@ -590,39 +685,37 @@ class Test90Protocol:
             return [CUE_SWITCH_SIDES]
         return []
 
-    def _aggregate(self, trials: list[Trial]) -> dict[str, dict[str, Any]]:
-        sides: dict[str, dict[str, Any]] = {}
-        for side in sorted({t.side for t in trials if t.side is not None}):
-            deficits = [t.knee_extension_deficit_deg for t in trials if t.side == side and t.valid]
-            entry: dict[str, Any] = {
-                "trials": len(deficits),
-                "invalid_trials": sum(1 for t in trials if t.side == side and not t.valid),
-                "mean_deficit_deg": None, "sd_deg": None, "grade": None, "note": None,
-            }
-            if deficits:
-                mean = float(np.mean(deficits))
-                sd = float(np.std(deficits, ddof=1)) if len(deficits) > 1 else float("nan")
-                band = self.norms.grade(mean, self.sex)
-                entry.update(mean_deficit_deg=_round(mean), sd_deg=_round(sd), grade=band.name,
-                             grade_source=band.source)
-                if np.isfinite(sd) and sd > self.norms.sem_deg:
-                    entry["note"] = (f"trials differ more than the test's measurement error "
-                                     f"(SD {sd:.1f}° > {self.norms.sem_deg:.0f}°): repeat the test")
-                reference = self.norms.references.get(self.sex or "")
-                if reference is not None:
-                    entry["reference"] = {"mean_deficit_deg": reference.mean_deficit_deg,
-                                          "sd_deg": reference.sd_deg, "source": reference.source}
-            sides[side] = entry
-        return sides
+    def _aggregate(self, trials: list[Trial]) -> dict[str, SideSummary]:
+        return {side: self._side_summary([t for t in trials if t.side == side])
+                for side in sorted({t.side for t in trials if t.side is not None})}
 
-    def _notes(self, trials: list[Trial], sides: dict[str, dict[str, Any]]) -> list[str]:
+    def _side_summary(self, trials: list[Trial]) -> SideSummary:
+        """Mean, SD and grade of one side's valid trials."""
+        deficits = [t.knee_extension_deficit_deg for t in trials if t.valid]
+        entry = SideSummary(trials=len(deficits), invalid_trials=sum(1 for t in trials if not t.valid))
+        if not deficits:
+            return entry
+        mean = float(np.mean(deficits))
+        sd = float(np.std(deficits, ddof=1)) if len(deficits) > 1 else float("nan")
+        band = self.norms.grade(mean, self.sex)
+        entry.mean_deficit_deg, entry.sd_deg, entry.grade, entry.grade_source = _round(mean), _round(sd), band.name, band.source
+        if np.isfinite(sd) and sd > self.norms.sem_deg:
+            entry.note = (f"trials differ more than the test's measurement error "
+                          f"(SD {sd:.1f}° > {self.norms.sem_deg:.0f}°): repeat the test")
+        reference = self.norms.references.get(self.sex or "")
+        if reference is not None:
+            entry.reference = {"mean_deficit_deg": reference.mean_deficit_deg, "sd_deg": reference.sd_deg,
+                               "source": reference.source}
+        return entry
+
+    def _notes(self, trials: list[Trial], sides: dict[str, SideSummary]) -> list[str]:
         notes = []
         if any(t.side is None for t in trials):
             notes.append("some trials have no side name (body orientation unclear): use --side")
         if any(t.leg is None and t.side_from == "orientation" for t in trials):
             notes.append("near/far leg not measurable: assumed the tested leg is nearest the camera")
         if {"left", "right"} <= sides.keys():
-            left, right = sides["left"]["mean_deficit_deg"], sides["right"]["mean_deficit_deg"]
+            left, right = sides["left"].mean_deficit_deg, sides["right"].mean_deficit_deg
             if left is not None and right is not None and abs(left - right) < self.norms.min_real_change_deg:
                 notes.append(f"left-right difference {abs(left - right):.1f}° is within the test's measurement "
                              f"error (< {self.norms.min_real_change_deg:.0f}°)")
@@ -647,8 +740,8 @@ class Test90Protocol:
         side_word = f" ({self._current_side} leg)" if self._current_side else ""
         if state == "finished":
             lines.append("Done: " + ", ".join(
-                f"{side} {entry['mean_deficit_deg']:.0f}° ({entry['grade']})"
-                for side, entry in self._aggregate(self._trials).items() if entry["mean_deficit_deg"] is not None))
+                f"{side} {entry.mean_deficit_deg:.0f}° ({entry.grade})"
+                for side, entry in self._aggregate(self._trials).items() if entry.mean_deficit_deg is not None))
         elif self._trials and self._last_t <= self._shown_until and state in ("raise", "hold"):
             last = self._trials[-1]
             verdict = "valid" if last.valid else f"not valid: {last.reason}"

@@ -1,0 +1,236 @@
+"""The measuring commands: ``analyze``, ``test90``, ``hold`` and ``check-setup`` (thin: the work
+is the Python API's, see :mod:`hamflex.pipelines.api`)."""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from hamflex.cli.app import EXIT_INTERRUPTED, app, reported_errors, warning_line
+from hamflex.cli.flags import (
+    AudioOption,
+    CameraOption,
+    CameraProfileOption,
+    CatalogOption,
+    DbOption,
+    DisplayOption,
+    MirrorOption,
+    ModelOption,
+    NormsOption,
+    OfflineOption,
+    OutOption,
+    PersonOption,
+    QuietOption,
+    RealtimeOption,
+    RecordOption,
+    VerboseOption,
+    VoiceOption,
+    check_person,
+    exit_if_camera_lost,
+    live_options,
+    one_source,
+    record_for_person,
+    recorded_if_interrupted,
+    run_options,
+)
+from hamflex.outputs.names import HOLD_JSON, TEST90_JSON
+
+DEFAULT_OUT = Path("hamflex-out")
+
+
+def output_names(paths: list[Path]) -> list[str]:
+    """One distinct output folder name per input: the file's stem; where stems clash, the
+    parent folder is prefixed (``a/1.jpg``, ``b/1.jpg`` → ``a_1``, ``b_1``), then the
+    suffix appended (``1.jpg``, ``1.png`` → ``..._1_jpg``, ``..._1_png``)."""
+    def clashing(names: list[str]) -> set[str]:
+        return {name for name in names if names.count(name) > 1}
+
+    names = [path.stem for path in paths]
+    for widen in (lambda path: f"{path.parent.name}_{path.stem}",
+                  lambda path: f"{path.parent.name}_{path.stem}_{path.suffix.lstrip('.')}"):
+        clash = clashing(names)
+        names = [widen(path) if name in clash else name for path, name in zip(paths, names)]
+    return names
+
+
+@app.command()
+def analyze(
+    videos: Annotated[list[Path], typer.Argument(help="Videos or photos (.jpg, .png) to analyse.", show_default=False)],
+    out: OutOption = DEFAULT_OUT,
+    overlay: Annotated[bool, typer.Option("--overlay", help="Also write overlay.mp4 with skeleton and angles.")] = False,
+    num_poses: Annotated[
+        int, typer.Option("--num-poses", min=1, help="People to detect; the largest is analysed, followed over time.")
+    ] = 1,
+    camera_profile: CameraProfileOption = None,
+    model: ModelOption = None,
+    offline: OfflineOption = False,
+    quiet: QuietOption = False,
+    verbose: VerboseOption = False,
+) -> None:
+    """Per-frame hip and knee angles of recorded videos: OUT/<video>/angles.csv and summary.json."""
+    from hamflex.pipelines.offline import analyze_video
+
+    first_failure = 0
+    unique_videos = list(dict.fromkeys(videos))  # the same file given twice is analysed once
+    if len(unique_videos) < len(videos):
+        warning_line("a file given more than once is analysed once")
+    for video, name in zip(unique_videos, output_names(unique_videos)):
+        try:
+            with reported_errors(verbose, saved_to=out / name):
+                result = analyze_video(video, out, overlay=overlay, model=model, offline=offline, num_poses=num_poses,
+                                       progress=not quiet, verbose=verbose, output_name=name,
+                                       camera_profile=camera_profile)
+                typer.echo(f"{video}: {result.frames_with_pose}/{result.frames} frames with a person "
+                           f"({result.detection_rate:.0%}) -> {out / name}")
+                for warning in result.warnings:
+                    warning_line(f"{video}: {warning}")
+        except typer.Exit as exit_:
+            if exit_.exit_code == EXIT_INTERRUPTED:
+                raise
+            first_failure = first_failure or exit_.exit_code
+    if first_failure:
+        raise typer.Exit(first_failure)
+
+
+def _print_result(text: str, result, as_json: bool, offline_warnings: bool) -> None:
+    """The summary on stdout, or with ``--json`` the JSON alone on stdout (summary to stderr)."""
+    from hamflex.outputs.files import json_text
+
+    if as_json:
+        print(text, file=sys.stderr)
+        sys.stdout.write(json_text(result.to_dict()))
+    else:
+        typer.echo(text)
+    if offline_warnings:  # live sessions warned as they went
+        for warning in result.warnings:
+            warning_line(warning)
+
+
+SideChoice = Enum("SideChoice", {"left": "left", "right": "right", "both": "both"}, type=str)
+SexChoice = Enum("SexChoice", {"female": "female", "male": "male"}, type=str)
+
+
+@app.command()
+def test90(
+    recording: Annotated[
+        Optional[Path], typer.Argument(help="A video of the test, or one photo at the end position.", show_default=False)
+    ] = None,
+    out: OutOption = DEFAULT_OUT,
+    side: Annotated[
+        Optional[SideChoice], typer.Option("--side", help="Tested side; default: named from the body's orientation.")
+    ] = None,
+    trials: Annotated[Optional[int], typer.Option("--trials", min=1, help="Trials per side (live: asked for; default 3).")] = None,
+    sex: Annotated[Optional[SexChoice], typer.Option("--sex", help="Grade with sex-specific cut-offs.")] = None,
+    hip_tolerance: Annotated[
+        Optional[float], typer.Option("--hip-tolerance", min=1.0, max=45.0, help="Thigh within 90 ± this many degrees (default 10).")
+    ] = None,
+    norms: NormsOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print test90.json on stdout (the summary then goes to stderr).")] = False,
+    camera: CameraOption = None, realtime: RealtimeOption = False, display: DisplayOption = True,
+    audio: AudioOption = True, voice: VoiceOption = False, mirror: MirrorOption = False, record: RecordOption = None,
+    camera_profile: CameraProfileOption = None, person: PersonOption = None, db: DbOption = None,
+    model: ModelOption = None, offline: OfflineOption = False, quiet: QuietOption = False,
+    verbose: VerboseOption = False,
+) -> None:
+    """The 90-90 hamstring test (active knee extension): OUT/test90.json and a summary."""
+    from hamflex.cli.text import format_test90
+    from hamflex.pipelines.api import run_test90
+
+    source = one_source(recording, camera)
+    check_person(person)
+    label = str(recording) if camera is None else f"camera {camera}"
+    live = live_options(camera, realtime=realtime, display=display, audio=audio, voice=voice, mirror=mirror,
+                        record=record)
+    with reported_errors(verbose, saved_to=out), recorded_if_interrupted("test90", person, out / TEST90_JSON, label, db):
+        result = run_test90(source, out, side=side.value if side else None, trials=trials,
+                            sex=sex.value if sex else None, hip_tolerance_deg=hip_tolerance, norms=norms,
+                            options=run_options(model, offline, camera_profile, quiet, verbose), live=live)
+        _print_result(format_test90(result), result, as_json, offline_warnings=camera is None)
+        record_for_person("test90", person, result, label, db)
+        exit_if_camera_lost(result, out)
+
+
+HoldSideChoice = Enum("HoldSideChoice", {"left": "left", "right": "right", "both": "both"}, type=str)
+
+
+@app.command()
+def hold(
+    stretch: Annotated[str, typer.Argument(help="A stretch name from `hamflex stretches`.", show_default=False)],
+    video: Annotated[Optional[Path], typer.Argument(help="A recorded video (omit with --camera).", show_default=False)] = None,
+    out: OutOption = DEFAULT_OUT,
+    side: Annotated[
+        Optional[HoldSideChoice],
+        typer.Option("--side", help="Leg being stretched: left, right or both (alternating). Default: from the pose."),
+    ] = None,
+    hold_s: Annotated[
+        Optional[float], typer.Option("--hold-s", min=20, help="Valid seconds per rep (at least 20; default: the stretch's own).")
+    ] = None,
+    reps: Annotated[Optional[int], typer.Option("--reps", min=1, help="Repetitions per side (default: the stretch's own).")] = None,
+    catalog: CatalogOption = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print hold.json on stdout (the summary then goes to stderr).")] = False,
+    camera: CameraOption = None, realtime: RealtimeOption = False, display: DisplayOption = True,
+    audio: AudioOption = True, voice: VoiceOption = False, mirror: MirrorOption = False, record: RecordOption = None,
+    camera_profile: CameraProfileOption = None, person: PersonOption = None, db: DbOption = None,
+    model: ModelOption = None, offline: OfflineOption = False, quiet: QuietOption = False,
+    verbose: VerboseOption = False,
+) -> None:
+    """Coach a stretch hold: count valid seconds (right posture, no bouncing) and reps; write OUT/hold.json."""
+    from hamflex.cli.text import format_hold
+    from hamflex.pipelines.api import hold_protocol
+    from hamflex.pipelines.run import run_protocol
+    from hamflex.protocols.hold import SAFETY_ADVICE
+
+    source = one_source(video, camera)
+    check_person(person)
+    label = str(video) if camera is None else f"camera {camera}"
+    live = live_options(camera, realtime=realtime, display=display, audio=audio, voice=voice, mirror=mirror,
+                        record=record)
+    with reported_errors(verbose, saved_to=out), recorded_if_interrupted("hold", person, out / HOLD_JSON, label, db):
+        protocol = hold_protocol(stretch, side=side.value if side else None, hold_s=hold_s, reps=reps, catalog=catalog)
+        if camera is not None:
+            print(f"hamflex: safety: {SAFETY_ADVICE}", file=sys.stderr, flush=True)  # before stretching starts
+        result = run_protocol(source, protocol, out, options=run_options(model, offline, camera_profile, quiet, verbose),
+                              live=live)
+        _print_result(format_hold(result), result, json_output, offline_warnings=False)  # its warnings are in the text
+        record_for_person("hold", person, result, label, db)
+        exit_if_camera_lost(result, out)
+
+
+PostureChoice = Enum("PostureChoice", {name: name for name in ("standing", "seated", "lying", "auto")}, type=str)
+
+
+@app.command("check-setup")
+def check_setup_command(
+    video: Annotated[
+        Optional[Path], typer.Argument(help="A video of the person standing side-on for a few seconds.", show_default=False)
+    ] = None,
+    camera: CameraOption = None,
+    seconds: Annotated[Optional[float], typer.Option("--seconds", min=0.5, help="Check only the first seconds (live default 5).")] = None,
+    posture: Annotated[
+        PostureChoice,
+        typer.Option("--posture", help="What the person does during the check; auto tells standing, seated and lying apart."),
+    ] = PostureChoice.auto,
+    camera_profile: CameraProfileOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    display: DisplayOption = True,
+    out: OutOption = DEFAULT_OUT,
+    model: ModelOption = None,
+    offline: OfflineOption = False,
+    quiet: QuietOption = False,
+    verbose: VerboseOption = False,
+) -> None:
+    """Is the camera side-on, level, far enough, and the legs well seen? Pass/fail and what to change;
+    OUT/setup_check.json."""
+    from hamflex.cli.text import format_setup
+    from hamflex.pipelines.api import check_setup
+
+    source = one_source(video, camera)
+    live = live_options(camera, display=display, audio=False)
+    with reported_errors(verbose):
+        report = check_setup(source, out, seconds=seconds, posture=posture.value,
+                             options=run_options(model, offline, camera_profile, quiet, verbose), live=live)
+        _print_result(format_setup(report), report, as_json, offline_warnings=False)

@@ -1,0 +1,93 @@
+"""``run_protocol``: the one runner behind every protocol command, for files, photos and cameras.
+
+A recording or photo is analysed first (:func:`~hamflex.pipelines.offline.analyze_video`:
+zero-phase smoothed angles, DIR/<stem>/angles.csv and summary.json) and fed to the protocol
+frame by frame; a camera runs the live loop (:func:`~hamflex.pipelines.live.run_live_session`).
+Either way the protocol's typed result is completed with how it was obtained
+(:class:`~hamflex.protocols.base.SessionFields`: source, mode, frames, how it ended, the
+start-of-session set-up check, warnings) and saved as ``DIR/<the protocol's result file>``
+on every ending — done, nobody in view, Ctrl-C, camera lost, error — before anything is raised.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from hamflex.camera.checks import startup_report
+from hamflex.errors import NoPersonError
+from hamflex.outputs.files import write_json
+from hamflex.outputs.names import PROTOCOL_FILES
+from hamflex.pipelines.live import run_live_session
+from hamflex.pipelines.offline import AnalysisInterrupted, AnalysisResult, analyze_video
+from hamflex.pipelines.options import LiveOptions, RunOptions
+from hamflex.pipelines.samples import samples_from_series
+from hamflex.protocols.base import FrameProtocol
+
+
+def result_path(out_dir: str | Path, protocol: FrameProtocol) -> Path:
+    """Where ``run_protocol`` saves ``protocol``'s result."""
+    return Path(out_dir) / PROTOCOL_FILES[protocol.kind]
+
+
+def run_protocol(source: str | Path, protocol: FrameProtocol, out_dir: str | Path, *,
+                 options: RunOptions = RunOptions(), live: LiveOptions | None = None) -> Any:
+    """Run ``protocol`` on a recording or photo (``live`` None) or a camera (``live`` given:
+    ``source`` is a device index, a stream URL or a video file played as a camera).
+
+    Returns the protocol's typed result, saved as ``out_dir/<its result file>``. After saving it
+    raises what ended the run (KeyboardInterrupt, NoPersonError, CameraError, ...), or the
+    protocol's own error when nothing could be scored (NothingToScoreError).
+    """
+    out_dir = Path(out_dir)
+    run = _run_camera if live is not None else _run_recording
+    result, failure = run(str(source), protocol, out_dir, options, live)
+    write_json(result_path(out_dir, protocol), result.to_dict())
+    if failure is not None:
+        raise failure
+    refusal = protocol.nothing_scored(result)
+    if refusal is not None:
+        where = source if live is None else f"camera {source}"
+        raise type(refusal)(f"{where}: {refusal}")
+    return result
+
+
+def _run_recording(path: str, protocol: FrameProtocol, out_dir: Path, options: RunOptions,
+                   live: None) -> tuple[Any, BaseException | None]:
+    """Analyse the recording, feed it to the protocol: (the completed result, what ended it)."""
+    try:
+        analysis = analyze_video(path, out_dir, model=options.model, offline=options.offline,
+                                 camera_profile=options.camera_profile, progress=options.progress,
+                                 verbose=options.verbose, max_duration_s=options.max_duration_s)
+        failure: BaseException | None = None
+    except AnalysisInterrupted as interrupted:  # score the frames measured before Ctrl-C
+        analysis, failure = interrupted.result, interrupted
+    except NoPersonError as error:
+        return protocol.result().with_session(source=path, nothing_reason=str(error)), error
+    return score_analysis(analysis, protocol), failure
+
+
+def score_analysis(analysis: AnalysisResult, protocol: FrameProtocol) -> Any:
+    """Feed an analysed recording to the protocol; its result with the start-of-session check."""
+    score = protocol.score_photo if analysis.photo else protocol.update
+    for sample in samples_from_series(analysis.angles, analysis.poses):
+        score(sample)
+    setup = None
+    if protocol.setup_posture is not None:
+        setup = startup_report(analysis.poses, posture=protocol.setup_posture)
+    return protocol.result().with_session(
+        source=str(analysis.source), mode="photo" if analysis.photo else "video", frames=analysis.frames,
+        frames_with_person=analysis.frames_with_pose, complete=analysis.complete, setup=setup,
+        warnings=analysis.warnings,
+    )
+
+
+def _run_camera(camera: str, protocol: FrameProtocol, out_dir: Path, options: RunOptions,
+                live: LiveOptions) -> tuple[Any, BaseException | None]:
+    """Run the live loop: (the completed result, what ended it)."""
+    session = run_live_session(camera, protocol, out_dir, live=live, options=options)
+    result = session.protocol_result.with_session(
+        source=f"camera {camera}", mode="live", frames=session.frames, frames_with_person=session.frames_with_person,
+        ended_by=session.ended_by, setup=session.setup, warnings=session.warnings,
+    )
+    return result, session.failure
