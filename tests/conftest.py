@@ -42,3 +42,13 @@ def analyzed_clip(model_path: Path, tmp_path_factory):
         return cache[relative_path]
 
     return analyze
+
+
+MODEL_FIXTURES = {"model_path", "analyzed_clip"}
+
+
+def pytest_collection_modifyitems(items):
+    """Every test that uses the real pose model is marked ``model``: ``-m "not model"`` runs the rest."""
+    for item in items:
+        if MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.model)
