@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hamflex.landmarks import LANDMARK_NAMES, NUM_LANDMARKS
+from hamflex.core.landmarks import LANDMARK_NAMES, NUM_LANDMARKS
 from hamflex.outputs.opensim import (
     ANKLE_TO_SHOULDER_FRACTION,
     MotData,

@@ -34,7 +34,7 @@ from typing import IO
 
 import numpy as np
 
-from hamflex.landmarks import LANDMARK_NAMES
+from hamflex.core.landmarks import LANDMARK_NAMES
 from hamflex.outputs.files import atomic_write
 
 TRC_UNITS = ("mm", "m", "px")
