@@ -106,7 +106,7 @@ def test90_dir(analyzed_clip, analyzed_dir) -> Path:
     protocol = Test90Protocol()
     for sample in samples_from_series(analysis.angles, analysis.poses):
         protocol.update(sample)
-    result = protocol.result()
+    result = protocol.result().to_dict()
     # A second, hand-written trial that was rejected, as the issue's schema describes.
     result["trials"].append({"side": "right", "knee_extension_deficit_deg": 31.0, "hip_flexion_deg": 72.0,
                              "start_s": 0.2, "end_s": 0.9, "valid": False, "reason": "thigh drifted <16°> toward the head"})
@@ -160,7 +160,7 @@ def test_analyze_report_of_a_directory_with_several_recordings(analyzed_dir, tmp
 
 def test_hold_report_from_the_real_coach(analyzed_clip, tmp_path):
     from hamflex.protocols.hold import HoldProtocol
-    from hamflex.protocols.catalog import get_stretch
+    from hamflex.protocols.catalog import lookup_stretch as get_stretch
 
     analysis = analyzed_clip("synthetic/flat2d_slr.mp4")
     coach = HoldProtocol(get_stretch("hamstring_supine"))
@@ -168,7 +168,7 @@ def test_hold_report_from_the_real_coach(analyzed_clip, tmp_path):
         coach.update(sample)
     out = tmp_path / "hold-out"
     shutil.copytree(analysis.files["angles_csv"].parent, out / "flat2d_slr")
-    result = coach.result()
+    result = coach.result().to_dict()
     result["reps"].append({"side": "left", "valid_s": 22.5, "total_s": 31.0, "bounces": 2, "completed": True,
                            "faults": {"bouncing": 4.5, "knee_bent": 1.0}, "rest_before_s": 12.0})
     (out / "hold.json").write_text(json.dumps(result), encoding="utf-8")
@@ -399,12 +399,12 @@ def page_text(report: Path) -> str:
 @pytest.fixture(scope="module")
 def live_dirs(shared_dir, model_path, tmp_path_factory) -> tuple[Path, Path]:
     """(output folder, --record folder) of a real live 90-90 session fed the synthetic clip."""
-    from hamflex.pipelines.live import run_live_session
-    from hamflex.protocols.test90 import Test90Protocol
+    from hamflex.pipelines.api import run_test90
+    from hamflex.pipelines.options import LiveOptions, RunOptions
 
     root = tmp_path_factory.mktemp("live")
-    run_live_session(str(shared_dir / CLIP), Test90Protocol(), root / "out", display=False, audio=False,
-                     record=root / "record", model=model_path)
+    run_test90(str(shared_dir / CLIP), root / "out", live=LiveOptions(display=False, audio=False, record=root / "record"),
+               options=RunOptions(model=model_path))
     return root / "out", root / "record"
 
 

@@ -1,5 +1,9 @@
 """The JSON outputs on the shared clips are those of hamflex 0.1 (tests/golden/, written by the
-0.1 code before the package was reorganised), within 0.1° (0.1 s, 0.1 of any other number)."""
+0.1 code before the package was reorganised), within 0.1° (0.1 s, 0.1 of any other number).
+
+The short clips go through the command line end to end; the long ones reuse the session's
+cached analyses (``analyzed_clip``) and score them with the same ``score_analysis`` the
+pipeline uses, so the model does not run twice on them."""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from hamflex.cli import app
+from hamflex.outputs.files import json_ready
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 VOLATILE = {"source", "processing_fps", "model", "video", "table"}
@@ -20,10 +25,14 @@ RUNS = {  # golden prefix → CLI arguments (the shared paths relative to ../sha
     "test90_flat2d": ["test90", "synthetic/flat2d_supine9090.mp4"],
     "test90_mirror": ["test90", "synthetic/flat2d_supine9090_mirror.mp4"],
     "test90_photo": ["test90", "photos/free-exercise-db/Lying_Hamstring/1.jpg"],
-    "hold_seated": ["hold", "hamstring_seated", "synthetic/dev_hold_seated.mp4"],
     "setup_physio": ["check-setup", "videos/real/physioplus_bridging_supine_side.mp4"],
-    "analyze": ["analyze", "videos/sports2d_demo.mp4", "videos/real/physioplus_bridging_supine_side.mp4",
-                "videos/pose2sim_single_person/cam01.mp4"],
+}
+CACHED = {  # golden file → (clip, what to make of its cached analysis)
+    "test90_dev__test90.json": ("synthetic/dev_test90.mp4", "test90"),
+    "hold_seated__hold.json": ("synthetic/dev_hold_seated.mp4", "hamstring_seated"),
+    "hold_supine__hold.json": ("synthetic/dev_hold_supine.mp4", "hamstring_supine"),
+    "analyze__sports2d_demo__summary.json": ("videos/sports2d_demo.mp4", "summary"),
+    "analyze__cam01__summary.json": ("videos/pose2sim_single_person/cam01.mp4", "summary"),
 }
 ADDED = {"hold.json": {"mode", "frames", "frames_with_person"}}
 """Fields 0.2 adds (hold.json now says how the session was recorded, as test90.json did)."""
@@ -65,3 +74,21 @@ def test_the_comparison_sees_a_change():
     assert differences({"a": 1.0, "b": [1, 2]}, {"a": 1.05, "b": [1, 2]}) == []
     assert differences({"a": 1.0}, {"a": 1.2}) and differences({"a": [1]}, {"a": [1, 2]})
     assert differences({"a": 1}, {"b": 1})
+
+
+@pytest.mark.parametrize("golden_name", sorted(CACHED))
+def test_scored_analyses_match_version_0_1(golden_name, analyzed_clip):
+    from hamflex.pipelines.api import hold_protocol
+    from hamflex.pipelines.run import score_analysis
+    from hamflex.protocols.test90 import Test90Protocol
+
+    clip, what = CACHED[golden_name]
+    analysis = analyzed_clip(clip)
+    if what == "summary":
+        produced = analysis.to_dict()
+    else:
+        protocol = Test90Protocol() if what == "test90" else hold_protocol(what)
+        produced = json_ready(score_analysis(analysis, protocol).to_dict())
+    added = frozenset(ADDED.get(golden_name.rsplit("__", 1)[-1], ()))
+    found = differences(json.loads((GOLDEN / golden_name).read_text()), produced, added=added)
+    assert not found, f"{golden_name}: " + "; ".join(found[:10])

@@ -22,7 +22,7 @@ from hamflex.protocols.hold import (
     HoldSettings,
 )
 from hamflex.protocols.catalog import lookup_stretch as get_stretch
-from tests.synthetic_stretches import correct_pose, samples
+from tests.support.synthetic_stretches import correct_pose, samples
 
 FPS = 30.0
 SUPINE = get_stretch("hamstring_supine")

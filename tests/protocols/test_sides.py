@@ -12,7 +12,7 @@ from hamflex.protocols.sides import (
     name_tested_side,
     right_side_facing_score,
 )
-from tests.synthetic_poses import make_pose
+from tests.support.synthetic_poses import make_pose
 
 
 @pytest.mark.parametrize(("trunk_direction_deg", "anterior", "facing"), [

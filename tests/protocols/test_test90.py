@@ -15,8 +15,8 @@ from hamflex.pipelines.samples import samples_from_series
 from hamflex.protocols.base import CUE_DONE, CUE_SWITCH_SIDES, FrameSample
 from hamflex.protocols.test90 import FrameFeatures, Test90Protocol, Test90Settings, check_trial
 from hamflex.core.series import AngleSeries
-from tests.synthetic_poses import make_pose, to_pose_sequence
-from tests.synthetic_test90 import TrialScript, make_test90_recording
+from tests.support.synthetic_poses import make_pose, to_pose_sequence
+from tests.support.synthetic_test90 import TrialScript, make_test90_recording
 
 
 def run(recording, protocol: Test90Protocol | None = None, time_offset_s: float = 0.0, **options):

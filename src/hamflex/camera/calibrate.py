@@ -258,6 +258,34 @@ def _advice(
     return advice
 
 
+def _find_boards(images: list[CalibrationImage], board: BoardSpec
+                 ) -> tuple[dict[int, ViewReport], dict[int, np.ndarray], tuple[int, int] | None]:
+    """The board's corners in each usable image; a report for each image that is not usable."""
+    reports: dict[int, ViewReport] = {}
+    found: dict[int, np.ndarray] = {}
+    image_size: tuple[int, int] | None = None
+    for number, image in enumerate(images):
+        if image.gray is None:
+            reports[number] = ViewReport(image.label, False, image.problem)
+            continue
+        size = (image.gray.shape[1], image.gray.shape[0])
+        image_size = image_size or size
+        if size != image_size:
+            reports[number] = ViewReport(
+                image.label, False, f"size {size[0]}x{size[1]} differs from the first image's {image_size[0]}x{image_size[1]}"
+            )
+            continue
+        corners = find_board_corners(image.gray, board)
+        if corners is None:
+            reports[number] = ViewReport(
+                image.label, False,
+                f"board not found (is the whole board in the picture, sharp, with {board.label} inner corners?)",
+            )
+            continue
+        found[number] = corners
+    return reports, found, image_size
+
+
 def calibrate_camera(
     sources: Sequence[str | Path] | Sequence[CalibrationImage],
     board: BoardSpec,
@@ -277,29 +305,7 @@ def calibrate_camera(
         list(sources) if sources and isinstance(sources[0], CalibrationImage)
         else list(calibration_images(sources, max_video_frames))
     )
-    reports: dict[int, ViewReport] = {}
-    found: dict[int, np.ndarray] = {}
-    image_size: tuple[int, int] | None = None
-    for number, image in enumerate(images):
-        if image.gray is None:
-            reports[number] = ViewReport(image.label, False, image.problem)
-            continue
-        size = (image.gray.shape[1], image.gray.shape[0])
-        if image_size is None:
-            image_size = size
-        if size != image_size:
-            reports[number] = ViewReport(
-                image.label, False, f"size {size[0]}x{size[1]} differs from the first image's {image_size[0]}x{image_size[1]}"
-            )
-            continue
-        corners = find_board_corners(image.gray, board)
-        if corners is None:
-            reports[number] = ViewReport(
-                image.label, False,
-                f"board not found (is the whole board in the picture, sharp, with {board.label} inner corners?)",
-            )
-            continue
-        found[number] = corners
+    reports, found, image_size = _find_boards(images, board)
     profile = None
     tilts: dict[int, float] = {}
     if len(found) >= MIN_VIEWS:

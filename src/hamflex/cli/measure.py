@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 from enum import Enum
 from pathlib import Path
+from collections.abc import Callable
 from typing import Annotated, Optional
 
 import typer
@@ -37,7 +38,6 @@ from hamflex.cli.flags import (
     recorded_if_interrupted,
     run_options,
 )
-from hamflex.outputs.names import HOLD_JSON, TEST90_JSON
 
 DEFAULT_OUT = Path("hamflex-out")
 
@@ -96,18 +96,40 @@ def analyze(
         raise typer.Exit(first_failure)
 
 
-def _print_result(text: str, result, as_json: bool, offline_warnings: bool) -> None:
-    """The summary on stdout, or with ``--json`` the JSON alone on stdout (summary to stderr)."""
+def _print_result(result, as_json: bool, warnings: bool) -> None:
+    """The summary on stdout, or with ``--json`` the JSON alone on stdout (summary to stderr);
+    then, when asked for, the result's warnings on stderr."""
+    from hamflex.cli.text import format_result
     from hamflex.outputs.files import json_text
 
     if as_json:
-        print(text, file=sys.stderr)
+        print(format_result(result), file=sys.stderr)
         sys.stdout.write(json_text(result.to_dict()))
     else:
-        typer.echo(text)
-    if offline_warnings:  # live sessions warned as they went
+        typer.echo(format_result(result))
+    if warnings:
         for warning in result.warnings:
             warning_line(warning)
+
+
+def _measure(make_protocol: Callable, recording: Path | None, camera: str | None, out: Path, *, person: str | None,
+             db: Path | None, verbose: bool, as_json: bool, run, live_flags: dict, live_notice: str = "") -> None:
+    """What test90 and hold share: run the protocol on the recording or camera, print the result,
+    record it in the history (Ctrl-C included) and exit 6 when the camera was lost."""
+    from hamflex.pipelines.run import result_path, run_protocol
+
+    source = one_source(recording, camera)
+    check_person(person)
+    label = str(recording) if camera is None else f"camera {camera}"
+    with reported_errors(verbose, saved_to=out):
+        protocol = make_protocol()
+        with recorded_if_interrupted(protocol.kind, person, result_path(out, protocol), label, db):
+            if camera is not None and live_notice:
+                print(f"hamflex: {live_notice}", file=sys.stderr, flush=True)  # before the session starts
+            result = run_protocol(source, protocol, out, options=run, live=live_options(camera, **live_flags))
+        _print_result(result, as_json, warnings=camera is None)  # live sessions warned as they went
+        record_for_person(protocol.kind, person, result, label, db)
+        exit_if_camera_lost(result, out)
 
 
 SideChoice = Enum("SideChoice", {"left": "left", "right": "right", "both": "both"}, type=str)
@@ -137,21 +159,16 @@ def test90(
     verbose: VerboseOption = False,
 ) -> None:
     """The 90-90 hamstring test (active knee extension): OUT/test90.json and a summary."""
-    from hamflex.cli.text import format_test90
-    from hamflex.pipelines.api import run_test90
+    from hamflex.protocols.norms import load_norms
+    from hamflex.protocols.test90 import Test90Protocol
 
-    source = one_source(recording, camera)
-    check_person(person)
-    label = str(recording) if camera is None else f"camera {camera}"
-    live = live_options(camera, realtime=realtime, display=display, audio=audio, voice=voice, mirror=mirror,
-                        record=record)
-    with reported_errors(verbose, saved_to=out), recorded_if_interrupted("test90", person, out / TEST90_JSON, label, db):
-        result = run_test90(source, out, side=side.value if side else None, trials=trials,
-                            sex=sex.value if sex else None, hip_tolerance_deg=hip_tolerance, norms=norms,
-                            options=run_options(model, offline, camera_profile, quiet, verbose), live=live)
-        _print_result(format_test90(result), result, as_json, offline_warnings=camera is None)
-        record_for_person("test90", person, result, label, db)
-        exit_if_camera_lost(result, out)
+    def protocol() -> Test90Protocol:
+        return Test90Protocol.from_options(side.value if side else None, trials, sex.value if sex else None,
+                                           hip_tolerance, load_norms(norms))
+
+    _measure(protocol, recording, camera, out, person=person, db=db, verbose=verbose, as_json=as_json,
+             run=run_options(model, offline, camera_profile, quiet, verbose),
+             live_flags=dict(realtime=realtime, display=display, audio=audio, voice=voice, mirror=mirror, record=record))
 
 
 HoldSideChoice = Enum("HoldSideChoice", {"left": "left", "right": "right", "both": "both"}, type=str)
@@ -179,25 +196,16 @@ def hold(
     verbose: VerboseOption = False,
 ) -> None:
     """Coach a stretch hold: count valid seconds (right posture, no bouncing) and reps; write OUT/hold.json."""
-    from hamflex.cli.text import format_hold
     from hamflex.pipelines.api import hold_protocol
-    from hamflex.pipelines.run import run_protocol
     from hamflex.protocols.hold import SAFETY_ADVICE
 
-    source = one_source(video, camera)
-    check_person(person)
-    label = str(video) if camera is None else f"camera {camera}"
-    live = live_options(camera, realtime=realtime, display=display, audio=audio, voice=voice, mirror=mirror,
-                        record=record)
-    with reported_errors(verbose, saved_to=out), recorded_if_interrupted("hold", person, out / HOLD_JSON, label, db):
-        protocol = hold_protocol(stretch, side=side.value if side else None, hold_s=hold_s, reps=reps, catalog=catalog)
-        if camera is not None:
-            print(f"hamflex: safety: {SAFETY_ADVICE}", file=sys.stderr, flush=True)  # before stretching starts
-        result = run_protocol(source, protocol, out, options=run_options(model, offline, camera_profile, quiet, verbose),
-                              live=live)
-        _print_result(format_hold(result), result, json_output, offline_warnings=False)  # its warnings are in the text
-        record_for_person("hold", person, result, label, db)
-        exit_if_camera_lost(result, out)
+    def protocol():
+        return hold_protocol(stretch, side=side.value if side else None, hold_s=hold_s, reps=reps, catalog=catalog)
+
+    _measure(protocol, video, camera, out, person=person, db=db, verbose=verbose, as_json=json_output,
+             run=run_options(model, offline, camera_profile, quiet, verbose),
+             live_flags=dict(realtime=realtime, display=display, audio=audio, voice=voice, mirror=mirror, record=record),
+             live_notice=f"safety: {SAFETY_ADVICE}")
 
 
 PostureChoice = Enum("PostureChoice", {name: name for name in ("standing", "seated", "lying", "auto")}, type=str)
@@ -225,7 +233,6 @@ def check_setup_command(
 ) -> None:
     """Is the camera side-on, level, far enough, and the legs well seen? Pass/fail and what to change;
     OUT/setup_check.json."""
-    from hamflex.cli.text import format_setup
     from hamflex.pipelines.api import check_setup
 
     source = one_source(video, camera)
@@ -233,4 +240,4 @@ def check_setup_command(
     with reported_errors(verbose):
         report = check_setup(source, out, seconds=seconds, posture=posture.value,
                              options=run_options(model, offline, camera_profile, quiet, verbose), live=live)
-        _print_result(format_setup(report), report, as_json, offline_warnings=False)
+        _print_result(report, as_json, warnings=False)

@@ -64,7 +64,6 @@ def format_hold(result: HoldResult) -> str:
         status = "done" if rep.completed else "incomplete"
         lines.append(f"  rep {number} ({rep.side or 'side unknown'}): {rep.valid_s:.1f} of {rep.total_s:.1f} s valid, "
                      f"{status}, bounces {rep.bounces}, faults: {faults}{rest}")
-    lines += [f"  warning: {warning}" for warning in result.warnings]
     return "\n".join(lines)
 
 
@@ -92,3 +91,10 @@ def format_catalog(stretches: dict[str, Stretch], details: bool = False) -> str:
                 who = "body" if check.role == "body" else f"{check.role} leg"
                 lines.append(f"    - {check.name}: {who} {check.column} {check.range_text} (else: \"{check.cue}\")")
     return "\n".join(lines)
+
+
+def format_result(result: Test90Result | HoldResult | SetupReport) -> str:
+    """The summary of any protocol's result."""
+    if isinstance(result, Test90Result):
+        return format_test90(result)
+    return format_hold(result) if isinstance(result, HoldResult) else format_setup(result)

@@ -35,7 +35,10 @@ def atomic_write(path: Path, newline: str | None = None) -> Iterator[IO[str]]:
 
 
 def json_ready(value: Any) -> Any:
-    """Replace NaN/inf by None and numpy scalars by Python numbers, recursively."""
+    """Replace NaN/inf by None, numpy scalars by Python numbers and typed results by their
+    ``to_dict()``, recursively."""
+    if hasattr(value, "to_dict"):
+        return json_ready(value.to_dict())
     if isinstance(value, dict):
         return {str(k): json_ready(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

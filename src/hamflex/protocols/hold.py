@@ -234,23 +234,23 @@ class Rep:
 class RepSummary:
     """One repetition as reported (``hold.json``'s ``reps[]``): seconds, bounces, faults by name."""
 
-    side: str | None
-    side_note: str
-    start_s: float
-    end_s: float
-    valid_s: float
-    total_s: float
-    bounces: int
-    completed: bool
-    faults: dict[str, float]
-    rest_before_s: float | None
+    side: str | None = None
+    side_note: str = ""
+    start_s: float = 0.0
+    end_s: float = 0.0
+    valid_s: float = 0.0
+    total_s: float = 0.0
+    bounces: int = 0
+    completed: bool = False
+    faults: dict[str, float] = field(default_factory=dict)
+    rest_before_s: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RepSummary:
-        return cls(**{f.name: data.get(f.name) for f in fields(cls)})
+        return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
 
 
 @dataclass(kw_only=True)
@@ -258,12 +258,12 @@ class HoldResult(SessionFields):
     """A stretch hold's result (``hold.json``): valid seconds, reps, bounces and why nothing counted."""
 
     schema_version: int = HOLD_SCHEMA_VERSION
-    stretch: str
-    title: str
-    view: str
-    side: str
-    hold_s_target: float
-    reps_target: int
+    stretch: str = ""
+    title: str = ""
+    view: str = ""
+    side: str = "auto"
+    hold_s_target: float = 0.0
+    reps_target: int = 0
     reps: list[RepSummary] = field(default_factory=list)
     valid_seconds_total: float = 0.0
     reps_completed: int = 0

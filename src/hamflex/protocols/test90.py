@@ -164,15 +164,15 @@ def _round(value: float, digits: int = 1) -> float | None:
 
 @dataclass
 class Trial:
-    """One scored attempt (JSON-ready via :meth:`as_dict`)."""
+    """One scored attempt (JSON-ready via :meth:`as_dict`); unknown numbers are NaN."""
 
-    side: str | None
-    knee_extension_deficit_deg: float
-    hip_flexion_deg: float
-    start_s: float
-    end_s: float
-    valid: bool
-    reason: str
+    side: str | None = None
+    knee_extension_deficit_deg: float = float("nan")
+    hip_flexion_deg: float = float("nan")
+    start_s: float = float("nan")
+    end_s: float = float("nan")
+    valid: bool = False
+    reason: str = ""
     leg: str | None = None  # "near"/"far" relative to the camera, when known
     side_from: str = "orientation"
     hip_drift_deg: float = float("nan")
@@ -196,9 +196,9 @@ class Trial:
     def from_dict(cls, data: dict[str, Any]) -> Trial:
         """A trial read back from ``test90.json`` (unknown numbers as NaN)."""
         known = {f.name for f in fields(cls)}
-        values = {key: (float("nan") if value is None and key.endswith("_deg") else value)
+        values = {key: (float("nan") if value is None and key.endswith(("_deg", "_s")) else value)
                   for key, value in data.items() if key in known}
-        values["end_position_s"] = tuple(float("nan") if v is None else v for v in data.get("end_position_s", ()))
+        values["end_position_s"] = tuple(float("nan") if v is None else v for v in data.get("end_position_s") or (None, None))
         return cls(**values)
 
 

@@ -1,4 +1,4 @@
-"""Synthetic stretch poses with known truth, built on :func:`tests.synthetic_poses.make_pose`.
+"""Synthetic stretch poses with known truth, built on :func:`tests.support.synthetic_poses.make_pose`.
 
 ``stretch_pose(name, **changes)`` gives a correct pose of a catalog stretch, side-on with the
 stretched (right) leg nearest the camera; ``changes`` override its parameters (the fault
@@ -16,7 +16,7 @@ from hamflex.core.landmarks import INDEX
 from hamflex.pipelines.samples import samples_from_series
 from hamflex.protocols.base import FrameSample
 from hamflex.core.series import AngleSeries
-from tests.synthetic_poses import THIGH_M, SyntheticPose, make_pose, to_pose_sequence
+from tests.support.synthetic_poses import THIGH_M, SyntheticPose, make_pose, to_pose_sequence
 
 PIXELS_PER_M = 400.0
 CENTRE_PX = (480.0, 300.0)

@@ -8,7 +8,7 @@ import pytest
 
 from hamflex.media.sources import PhotoSource, TimestampClock, VideoSource, open_source
 from hamflex.errors import InputError
-from tests.media import gradient_frames, set_mp4_rotation, write_video
+from tests.support.media import gradient_frames, set_mp4_rotation, write_video
 
 
 def test_timestamps_come_from_the_container(tmp_path):

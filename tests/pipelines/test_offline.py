@@ -14,7 +14,7 @@ import pytest
 from hamflex.pipelines.offline import analyze_video
 from hamflex.errors import NoPersonError
 from hamflex.outputs.tables import CSV_COLUMNS, read_angles_csv
-from tests.media import gradient_frames, write_video
+from tests.support.media import gradient_frames, write_video
 
 POSE2SIM_VIEWS = [f"videos/pose2sim_single_person/cam0{i}.mp4" for i in range(1, 5)]
 

@@ -12,7 +12,7 @@ from hamflex.core.geometry import (
     segment_to_horizontal_deg,
     trunk_to_horizontal_deg,
 )
-from tests.synthetic_poses import make_pose
+from tests.support.synthetic_poses import make_pose
 
 
 def test_right_angle_and_straight_line():

@@ -21,8 +21,8 @@ from hamflex.protocols.catalog import (
     load_catalog,
     parse_catalog,
 )
-from tests.synthetic_poses import make_pose
-from tests.synthetic_stretches import STRETCH_POSES, correct_pose, samples, still
+from tests.support.synthetic_poses import make_pose
+from tests.support.synthetic_stretches import STRETCH_POSES, correct_pose, samples, still
 
 CATALOG = load_catalog()
 FAULT_CASES = [(name, check) for name, spec in STRETCH_POSES.items() for check in spec["faults"]]

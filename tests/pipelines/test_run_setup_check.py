@@ -6,7 +6,7 @@ from hamflex.errors import NothingToScoreError
 from hamflex.pipelines.api import run_test90
 from hamflex.pipelines.live import run_live_session
 from hamflex.pipelines.options import LiveOptions, RunOptions
-from tests.test_live import CountingProtocol
+from tests.support.counting_protocol import CountingProtocol
 
 
 def _test90(shared_dir, model_path, tmp_path, clip: str) -> dict:

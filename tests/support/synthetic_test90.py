@@ -17,7 +17,7 @@ import numpy as np
 
 from hamflex.core.landmarks import side_index
 from hamflex.core.series import AngleSeries, PoseSequence
-from tests.synthetic_poses import make_pose, to_pose_sequence
+from tests.support.synthetic_poses import make_pose, to_pose_sequence
 
 OTHER = {"left": "right", "right": "left"}
 

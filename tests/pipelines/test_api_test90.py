@@ -15,7 +15,7 @@ from hamflex.pipelines.api import run_test90
 from hamflex.pipelines.options import RunOptions
 from hamflex.pipelines.run import score_analysis
 from hamflex.protocols.test90 import Test90Protocol
-from tests.media import gradient_frames, write_video
+from tests.support.media import gradient_frames, write_video
 
 pytestmark = pytest.mark.model
 runner = CliRunner()

@@ -177,7 +177,7 @@ def test_nobody_in_view_still_writes_hold_json(model_path, tmp_path):
     from hamflex.errors import NoPersonError
     from hamflex.pipelines.api import run_hold
     from hamflex.pipelines.options import RunOptions
-    from tests.media import gradient_frames, write_video
+    from tests.support.media import gradient_frames, write_video
 
     video = write_video(tmp_path / "empty_room.mp4", gradient_frames(10, 320, 180))
     with pytest.raises(NoPersonError):
