@@ -14,29 +14,26 @@ from pathlib import Path
 import pytest
 
 from hamflex.history import store as history
-from hamflex.history.store import (
+from hamflex.history.trends import (
     IMPROVEMENT,
     LOSS,
-    MISSED,
-    REST,
-    SCHEMA_VERSION,
-    STRETCHED,
-    TODAY,
-    TOO_MANY,
     WITHIN_ERROR,
+    classify_change,
+    deficit_trends,
+    minimal_detectable_change_deg,
+)
+from hamflex.history.adherence import MISSED, REST, STRETCHED, TODAY, TOO_MANY, stretching_adherence
+from hamflex.history.store import (
+    SCHEMA_VERSION,
     HistoryError,
     Session,
-    classify_change,
     closest_persons,
-    deficit_trends,
     empty_history_message,
-    export_sessions,
     known_persons,
     list_sessions,
-    minimal_detectable_change_deg,
     record_session,
-    stretching_adherence,
 )
+from hamflex.history.export import export_sessions
 
 
 def make_test90_result(left: float | None, right: float | None) -> dict:

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 import numpy as np
 from matplotlib.dates import num2date
 
-from hamflex.history.store import SideTrend
+from hamflex.history.trends import SideTrend
 from hamflex.outputs.plots import Span, drawn_spans, span_caption, trend_figure
 
 

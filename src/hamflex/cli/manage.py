@@ -90,6 +90,8 @@ def history(
     from rich.console import Console
 
     from hamflex.history import store
+    from hamflex.history.export import export_sessions
+    from hamflex.history.trends import deficit_trends
     from hamflex.history.view import print_history
 
     if export is not None and export not in ("csv", "json"):
@@ -99,7 +101,7 @@ def history(
     with reported_errors(verbose):
         sessions = store.list_sessions(person, db_path=db)
         if export is not None:
-            sys.stdout.write(store.export_sessions(sessions, export))
+            sys.stdout.write(export_sessions(sessions, export))
             return
         if plot is not None and len(store.persons(sessions)) > 1:
             error_line("--plot draws one person's trend: choose whose with --person")
@@ -112,7 +114,7 @@ def history(
         if plot is not None:
             from hamflex.outputs.plots import save_figure, trend_figure
 
-            chart = trend_figure(store.deficit_trends(sessions), store.persons(sessions)[0])
+            chart = trend_figure(deficit_trends(sessions), store.persons(sessions)[0])
             typer.echo(f"wrote {save_figure(chart, plot)}")
 
 

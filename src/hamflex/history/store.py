@@ -5,24 +5,23 @@ Its schema is versioned with ``PRAGMA user_version`` and migrated forward when o
 every write is one transaction, and WAL journaling with a busy timeout lets two processes
 record sessions at the same time without corrupting it.
 
-On top of the stored sessions: per-side deficit trends judged against the test's minimal
-detectable change (docs/reports.md), and stretching adherence against the coached advice.
+On top of the stored sessions: :mod:`~hamflex.history.trends` (per-side deficit trends judged
+against the test's minimal detectable change), :mod:`~hamflex.history.adherence` (stretching
+against the coached advice) and :mod:`~hamflex.history.export` (CSV / JSON).
 """
 
 from __future__ import annotations
 
 import contextlib
-import csv
 import difflib
-import io
 import json
 import math
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +29,7 @@ import platformdirs
 
 from hamflex.errors import InputError
 from hamflex.core.landmarks import SIDES
-from hamflex.protocols.norms import load_norms
-from hamflex.outputs.files import json_ready, json_text
+from hamflex.outputs.files import json_ready
 
 DB_ENV_VAR = "HAMFLEX_DB"
 KINDS = ("test90", "hold")
@@ -345,219 +343,3 @@ def empty_history_message(person: str | None = None, db_path: Path | None = None
     if person is None or not known:
         return f"no sessions recorded yet in {path}"
     return f"no sessions recorded for {person!r} in {path}; known: {', '.join(closest_persons(person, known))}"
-
-
-# ---------------------------------------------------------------------------- trends
-def minimal_detectable_change_deg(sem_deg: float | None = None) -> float:
-    """MDC95 = 1.96 · √2 · SEM: the smallest change between two sessions beyond measurement error.
-
-    The SEM defaults to the 90-90 test's, from the norms table (calibration/norms.toml;
-    sources in docs/reports.md).
-    """
-    if sem_deg is None:
-        sem_deg = load_norms().sem_deg
-    return Z_95 * math.sqrt(2.0) * sem_deg
-
-
-IMPROVEMENT = "real improvement"
-LOSS = "real loss"
-WITHIN_ERROR = "within measurement error"
-
-
-def classify_change(change_deg: float, mdc_deg: float) -> str:
-    """A deficit change (later − earlier; negative = more flexible) judged against the MDC."""
-    if change_deg < -mdc_deg:
-        return IMPROVEMENT
-    if change_deg > mdc_deg:
-        return LOSS
-    return WITHIN_ERROR
-
-
-@dataclass(frozen=True)
-class SideTrend:
-    """The knee extension deficit of one side across a person's test90 sessions."""
-
-    side: str
-    times: tuple[datetime, ...]
-    deficits_deg: tuple[float, ...]
-    mdc_deg: float
-
-    @property
-    def first_deg(self) -> float:
-        return self.deficits_deg[0]
-
-    @property
-    def latest_deg(self) -> float:
-        return self.deficits_deg[-1]
-
-    @property
-    def change_from_first_deg(self) -> float | None:
-        return self.latest_deg - self.first_deg if len(self.deficits_deg) > 1 else None
-
-    @property
-    def change_from_previous_deg(self) -> float | None:
-        return self.latest_deg - self.deficits_deg[-2] if len(self.deficits_deg) > 1 else None
-
-    @property
-    def verdict(self) -> str:
-        """The change since the first session, judged against the MDC."""
-        change = self.change_from_first_deg
-        return "one session: no trend yet" if change is None else classify_change(change, self.mdc_deg)
-
-    @property
-    def verdict_since_previous(self) -> str:
-        change = self.change_from_previous_deg
-        return "one session: no trend yet" if change is None else classify_change(change, self.mdc_deg)
-
-
-def deficit_trends(sessions: Sequence[Session], mdc_deg: float | None = None) -> list[SideTrend]:
-    """Per-side trends of one person's test90 sessions (sides never measured are left out)."""
-    mdc = minimal_detectable_change_deg() if mdc_deg is None else mdc_deg
-    ordered = sorted((s for s in sessions if s.kind == "test90"), key=lambda s: (s.recorded_at, s.id))
-    trends = []
-    for side in SIDES:
-        points = [(s.recorded_at, s.deficit_deg(side)) for s in ordered]
-        points = [(time, value) for time, value in points if value is not None]
-        if points:
-            trends.append(SideTrend(side, tuple(t for t, _ in points), tuple(v for _, v in points), mdc))
-    return trends
-
-
-# ------------------------------------------------------------------------- adherence
-STRETCHED = "stretched"
-TOO_MANY = "more than twice"
-REST = "rest day"
-MISSED = "missed"
-TODAY = "today (so far none)"
-
-
-@dataclass(frozen=True)
-class DayAdherence:
-    day: date
-    sessions: int
-    status: str
-
-    @property
-    def on_plan(self) -> bool:
-        return self.status in (STRETCHED, REST)
-
-
-@dataclass(frozen=True)
-class Adherence:
-    """Stretch sessions per day over recent weeks, judged against the coached advice."""
-
-    days: tuple[DayAdherence, ...]
-    sessions: int
-    full_sessions: int
-
-    @property
-    def judged_days(self) -> tuple[DayAdherence, ...]:
-        """Days that count: an empty today is not over yet."""
-        return tuple(d for d in self.days if d.status != TODAY)
-
-    @property
-    def sessions_per_day(self) -> float:
-        return self.sessions / len(self.judged_days) if self.judged_days else 0.0
-
-    @property
-    def fraction_on_plan(self) -> float:
-        judged = self.judged_days
-        return sum(d.on_plan for d in judged) / len(judged) if judged else 0.0
-
-    @property
-    def missed_days(self) -> int:
-        return sum(d.status == MISSED for d in self.days)
-
-    def weekly_sessions_per_day(self) -> list[tuple[date, float]]:
-        """(first day of the week, sessions per day) for each 7-day block, oldest first."""
-        blocks = []
-        for start in range(0, len(self.days), 7):
-            block = [d for d in self.days[start:start + 7] if d.status != TODAY]
-            if block:
-                blocks.append((block[0].day, sum(d.sessions for d in block) / len(block)))
-        return blocks
-
-    @property
-    def summary(self) -> str:
-        judged = self.judged_days
-        if self.sessions == 0:
-            return f"no stretch sessions in the last {len(self.days)} days"
-        return (
-            f"{self.sessions} stretch sessions in {len(judged)} days ({self.sessions_per_day:.1f} a day); "
-            f"{self.fraction_on_plan:.0%} of days on plan; {self.missed_days} missed days; "
-            f"{self.full_sessions} sessions with {ADVISED_REPS} full reps"
-        )
-
-
-def _local_day(moment: datetime) -> date:
-    return moment.astimezone().date()
-
-
-def stretching_adherence(sessions: Iterable[Session], today: date | None = None, weeks: int = 4) -> Adherence:
-    """Judge each of the last ``weeks`` × 7 days (local time) of hold sessions.
-
-    A day with one or two sessions is on plan; a single day without between two stretched
-    days is an allowed rest day; more than two is more than advised; other empty days are
-    missed. Days before the first stretch session ever are not judged, nor an empty today.
-    A session is *full* with ``ADVISED_REPS`` completed reps (each rep completes at 20-30
-    valid seconds, see the hold coach).
-    """
-    if weeks < 1:
-        raise ValueError("weeks must be at least 1")
-    today = today or datetime.now().astimezone().date()
-    holds = [s for s in sessions if s.kind == "hold"]
-    per_day: dict[date, int] = {}
-    for session in holds:
-        day = _local_day(session.recorded_at)
-        per_day[day] = per_day.get(day, 0) + 1
-    start = today - timedelta(days=7 * weeks - 1)
-    if per_day:
-        start = min(max(start, min(per_day)), today)
-
-    def status(day: date) -> str:
-        count = per_day.get(day, 0)
-        if count > ADVISED_SESSIONS_PER_DAY[1]:
-            return TOO_MANY
-        if count:
-            return STRETCHED
-        if day == today:
-            return TODAY
-        before, after = day - timedelta(days=1), day + timedelta(days=1)
-        if per_day.get(before, 0) and (per_day.get(after, 0) or after == today):
-            return REST
-        return MISSED
-
-    days = tuple(DayAdherence(start + timedelta(days=i), per_day.get(start + timedelta(days=i), 0),
-                              status(start + timedelta(days=i))) for i in range((today - start).days + 1))
-    in_window = [s for s in holds if start <= _local_day(s.recorded_at) <= today]
-    full = sum((s.summary()["reps_completed"] or 0) >= ADVISED_REPS for s in in_window)
-    return Adherence(days=days, sessions=len(in_window), full_sessions=full)
-
-
-# ---------------------------------------------------------------------------- export
-EXPORT_FIELDS = ("id", "recorded_at", "person", "kind", "source", "left_deficit_deg", "right_deficit_deg",
-                 "valid_seconds_total", "reps_completed", "result")
-
-
-def export_rows(sessions: Iterable[Session]) -> list[dict[str, Any]]:
-    """One flat dictionary per session (the full result under ``result``)."""
-    return [
-        {"id": s.id, "recorded_at": s.recorded_at.isoformat(), "person": s.person, "kind": s.kind,
-         "source": s.source, **s.summary(), "result": s.result}
-        for s in sessions
-    ]
-
-
-def export_sessions(sessions: Iterable[Session], fmt: str) -> str:
-    """The sessions as ``json`` (a list of objects) or ``csv`` (the result as a JSON column)."""
-    rows = export_rows(sessions)
-    if fmt == "json":
-        return json_text(rows)
-    if fmt == "csv":
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=EXPORT_FIELDS, lineterminator="\n")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({**row, "result": json.dumps(row["result"], ensure_ascii=False, sort_keys=True)})
-        return buffer.getvalue()
-    raise ValueError(f"unknown export format {fmt!r}; choose csv or json")

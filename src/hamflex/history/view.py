@@ -8,6 +8,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from hamflex.history import store
+from hamflex.history.adherence import ADVISED_REPS, stretching_adherence
+from hamflex.history.trends import deficit_trends, minimal_detectable_change_deg
 
 
 def print_history(sessions: list[store.Session], console: Console, weeks: int = 4) -> None:
@@ -27,13 +29,13 @@ def print_history(sessions: list[store.Session], console: Console, weeks: int = 
             escape(s.source),
         )
     console.print(table)
-    mdc = store.minimal_detectable_change_deg()
+    mdc = minimal_detectable_change_deg()
     for name in store.persons(sessions):
         own = [s for s in sessions if store.person_key(s.person) == store.person_key(name)]
         trends = Table(title=f"{escape(name)}: knee extension deficit (real change > MDC {mdc:.1f}°)")
         for column in ("side", "n", "first", "latest", "since first", "since previous"):
             trends.add_column(column, overflow="fold")
-        for trend in store.deficit_trends(own, mdc):
+        for trend in deficit_trends(own, mdc):
             change_first, change_previous = trend.change_from_first_deg, trend.change_from_previous_deg
             trends.add_row(
                 trend.side, str(len(trend.deficits_deg)), f"{trend.first_deg:.0f}°", f"{trend.latest_deg:.0f}°",
@@ -42,9 +44,9 @@ def print_history(sessions: list[store.Session], console: Console, weeks: int = 
             )
         if trends.row_count:
             console.print(trends)
-        adherence = store.stretching_adherence(own, weeks=weeks)
+        adherence = stretching_adherence(own, weeks=weeks)
         console.print(f"{name}: stretching adherence, last {weeks} week(s): {adherence.summary}", markup=False)
         weekly = ", ".join(f"{start:%d %b} {rate:.1f}/day" for start, rate in adherence.weekly_sessions_per_day())
         if adherence.sessions:
             console.print(f"  per week: {weekly} (advice: 1-2 a day, a rest day between is fine, "
-                          f"{store.ADVISED_REPS} reps of 20-30 s)", markup=False)
+                          f"{ADVISED_REPS} reps of 20-30 s)", markup=False)

@@ -21,7 +21,7 @@ from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from hamflex.history.store import SideTrend
+from hamflex.history.trends import SideTrend
 
 SIDE_COLORS = {"left": "#1f77b4", "right": "#ff7f0e"}  # as the overlay: blue left, orange right
 SPAN_STYLES = {

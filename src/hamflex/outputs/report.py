@@ -31,6 +31,8 @@ from hamflex.errors import HamflexError, InputError
 from hamflex.core.filters import ZeroPhaseLowPass
 from hamflex.protocols.norms import load_norms
 from hamflex.history import store as history
+from hamflex.history.adherence import stretching_adherence
+from hamflex.history.trends import deficit_trends, minimal_detectable_change_deg
 from hamflex.camera.checks import MIN_DETECTION_RATE as LOW_DETECTION_RATE
 from hamflex.outputs.files import atomic_write
 from hamflex.outputs.names import (
@@ -398,15 +400,15 @@ def method_texts(inputs: ReportInputs) -> dict[str, str]:
 def _history_context(person: str, db_path: Path | None) -> dict[str, Any]:
     sessions = history.list_sessions(person, db_path=db_path)
     name = history.persons(sessions)[0] if sessions else person
-    trends = history.deficit_trends(sessions)
+    trends = deficit_trends(sessions)
     repeated = any(len(trend.deficits_deg) > 1 for trend in trends)
     return {
         "person": name,
         "sessions": len(sessions),
-        "mdc_deg": history.minimal_detectable_change_deg(),
+        "mdc_deg": minimal_detectable_change_deg(),
         "trends": trends,
         "trend_plot": _png_data_uri(trend_figure(trends, f"Knee extension deficit: {name}")) if repeated else None,
-        "adherence": history.stretching_adherence(sessions),
+        "adherence": stretching_adherence(sessions),
     }
 
 
@@ -452,7 +454,7 @@ def build_context(inputs: ReportInputs, person: str | None = None, db_path: Path
         "camera": _camera_rows(inputs),
         "history": _history_context(person, db_path) if person else None,
         "norms": load_norms(),
-        "mdc_deg": history.minimal_detectable_change_deg(),
+        "mdc_deg": minimal_detectable_change_deg(),
         "fmt": _fmt,
         "fault_texts": fault_texts,
     }

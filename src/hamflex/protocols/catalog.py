@@ -211,7 +211,7 @@ def load_catalog(path: str | Path | None = None) -> dict[str, Stretch]:
     try:
         with open(path, "rb") as handle:
             data = tomllib.load(handle)
-        extra = parse_catalog(data, _packaged_defaults())
+        extra = parse_catalog(data, catalog_defaults())
     except OSError as error:
         raise InputError(f"{path}: cannot read the stretch catalog ({error.strerror or error})") from None
     except tomllib.TOMLDecodeError as error:
@@ -234,7 +234,7 @@ def _packaged_catalog() -> dict[str, Stretch]:
 
 
 @cache
-def _packaged_defaults() -> dict:
+def catalog_defaults() -> dict:
     return dict(tomllib.loads(_packaged_text())["defaults"])
 
 
