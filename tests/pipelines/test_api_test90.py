@@ -64,6 +64,24 @@ def test_dev_recording_two_valid_trials_and_one_thigh_drift(analyzed_clip, share
     assert right["trials"] == 2 and right["invalid_trials"] == 1
 
 
+def test_far_leg_recording_names_each_side_and_catches_the_real_other_leg_lift(analyzed_clip, shared_dir):
+    """dev_test90_far: the far (left) leg twice, the near leg, then the far leg while the near
+    leg lifts 22°. MediaPipe relabels the raised far leg as the near one; the sides come from
+    the raise, the other-leg check from the end position."""
+    truth = json.loads((shared_dir / "synthetic" / "dev_test90_far_truth.json").read_text())
+    trials = _score(analyzed_clip, "dev_test90_far.mp4")["trials"]
+    assert len(trials) == len(truth["trials"]) == 4
+    for trial, expected in zip(trials, truth["trials"]):
+        assert expected["start_s"] <= trial["start_s"] and trial["end_s"] <= expected["end_s"]
+        assert (trial["side"], trial["leg"]) == (expected["side"], expected["leg"])
+        assert trial["valid"] == expected["valid"], trial["reason"]
+        if expected["valid"]:
+            assert trial["knee_extension_deficit_deg"] == pytest.approx(
+                expected["knee_extension_deficit_deg"]["image"], abs=4.0)
+            assert trial["other_hip_flexion_deg"] < 10.0
+    assert "other leg lifted" in trials[3]["reason"]
+
+
 @pytest.mark.parametrize(("clip", "why"), [
     ("flat2d_stand.mp4", "nobody lying on their back"),
     ("flat2d_slr.mp4", "no thigh was raised to 90 ± 10° with the knee bent"),  # a straight leg raise

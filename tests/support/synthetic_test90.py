@@ -2,8 +2,8 @@
 
 A person lies on their back, side-on, and does one or more trials: rest, raise the thigh to
 90° with the knee bent, settle, straighten the knee to the chosen deficit (optionally with the
-classic compensations: thigh drift, other leg lifting, trunk tilting up), hold, bend the knee
-again and lower the leg. Camera yaw/roll, pixel noise, dropped frames and poorly visible
+classic compensations: thigh drift, other leg lifting, trunk tilting up), hold (optionally
+settling in or swaying), bend the knee again and lower the leg. Camera yaw/roll, pixel noise, dropped frames and poorly visible
 landmarks, or a thigh foreshortened in the image, can be added. ``head`` ("left"/"right" of the image) and ``leg`` ("near"/"far" from
 the camera) decide which anatomical side is tested: with the head to the left and the face up,
 the right side faces the camera.
@@ -32,6 +32,10 @@ class TrialScript:
     trunk_lift_deg: float = 0.0  # trunk tilting up off the floor during the extension
     hold_s: float = 2.0
     end_with_hold: bool = False  # the recording stops during the hold (no re-bend, no lowering)
+    settle_deg: float = 0.0  # the knee stops this much short of its end position, then creeps there...
+    settle_s: float = 0.0  # ... over this long (less than hold_s), at the start of the hold
+    sway_deg: float = 0.0  # amplitude of a slow sway of the knee about its end position during the hold
+    sway_period_s: float = 2.0
 
 
 @dataclass(frozen=True)
@@ -85,6 +89,7 @@ def make_test90_recording(
     hip, knee, other, trunk = [(0.0, 0.0)], [(0.0, 0.0)], [(0.0, 0.0)], [(0.0, 0.0)]
     t = 0.0
     truth = []
+    sways: list[tuple[float, float, float, float]] = []  # (start_s, end_s, amplitude_deg, period_s)
 
     def key(at: float, h: float, k: float, o: float, tr: float) -> None:
         hip.append((at, h))
@@ -103,10 +108,13 @@ def make_test90_recording(
         extension = t
         t += extend_s
         end_hip = 90 + script.hip_drift_deg
-        key(t, end_hip, script.deficit_deg, script.other_hip_deg, script.trunk_lift_deg)
+        key(t, end_hip, script.deficit_deg + script.settle_deg, script.other_hip_deg, script.trunk_lift_deg)
         hold_start = t
+        if script.settle_s:
+            key(t + script.settle_s, end_hip, script.deficit_deg, script.other_hip_deg, script.trunk_lift_deg)
         t += script.hold_s
         key(t, end_hip, script.deficit_deg, script.other_hip_deg, script.trunk_lift_deg)
+        sways.append((hold_start + script.settle_s, t, script.sway_deg, script.sway_period_s))
         truth.append({"deficit_deg": script.deficit_deg, "start_s": start, "extension_s": extension,
                       "end_position_s": (hold_start, t), "hip_drift_deg": script.hip_drift_deg})
         if script.end_with_hold:
@@ -121,10 +129,14 @@ def make_test90_recording(
         key(t, 0, 0, 0, 0)
     times_s = np.arange(0.0, t + 1e-9, 1.0 / fps)
     trunk_lift = _eased(times_s, trunk)
+    knee_deg = _eased(times_s, knee)
+    for start_s, end_s, amplitude_deg, period_s in sways:
+        during = (times_s >= start_s) & (times_s <= end_s)
+        knee_deg[during] += amplitude_deg * np.sin(2 * np.pi * (times_s[during] - start_s) / period_s)
     tested = tested_side_of(head, leg)
     pose = make_pose(
         hip_flexion_deg=_eased(times_s, hip),
-        knee_flexion_deg=_eased(times_s, knee),
+        knee_flexion_deg=knee_deg,
         other_hip_flexion_deg=_eased(times_s, other),
         tested_side=tested,
         # Tilting the trunk up lifts the head end off the floor.

@@ -2,14 +2,17 @@
 
 The person lies on their back, raises one thigh to vertical (hip flexed 90°), holds it there
 and straightens the knee as far as it goes. The score is the knee extension deficit (degrees
-short of straight) at the end position: where the knee stops moving for ``end_hold_s``.
+short of straight) at the end position: the still plateau that begins where the knee stops
+moving for ``end_hold_s`` and lasts until it bends back (its median, and its spread).
 
 States: ``position`` (waiting for someone lying on their back) → ``raise`` (waiting for a thigh
 at 90° with the knee bent) → ``hold_thigh`` (thigh at 90°, knee not yet moving) → ``extend``
-→ ``hold`` (knee stopped; the trial is scored, recorded and announced when stopped for
-``end_hold_s``, and that record stands unless a straighter stop follows) → back to ``raise``
-when the knee bends again or the thigh comes down. One recording can hold many
-trials. The tested leg is the raised one (geometry, never the toes' direction); its side is
+→ ``hold`` (knee stopped; the trial is recorded and announced when stopped for ``end_hold_s``,
+then re-scored silently over the whole plateau; a straighter stop later replaces it and is
+announced again) → back to ``raise`` when the knee bends again or the thigh comes down (an
+attempt that never stopped is then recorded as not held). One recording can hold many
+trials. The tested leg is the raised one whatever MediaPipe calls it (geometry, never the
+toes' direction; MediaPipe swaps the legs' labels when a far leg is raised); its side is
 named from the body's orientation (:mod:`hamflex.protocols.sides`) unless a side is forced.
 
 Fed the same way offline (zero-phase smoothed angles) and live (One-Euro); no I/O.
@@ -18,6 +21,7 @@ Thresholds and their reasons: ``docs/test90.md``.
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, ClassVar
 
@@ -66,16 +70,18 @@ class Test90Settings:
     settle_s: float = 0.3  # thigh at 90° this long before a trial starts
     extension_onset_deg: float = 5.0  # knee straightened this much = extension started
     min_extension_deg: float = 15.0  # less is not an extension attempt
-    end_hold_s: float = 0.5  # knee still this long = end position
-    score_window_s: float = 1.0  # end of recording: the deficit is the median of the most extended window this long
+    end_hold_s: float = 0.5  # knee still this long = end position (scored over its whole still plateau)
+    score_window_s: float = 1.0  # an attempt never held still: scored at its most extended window this long
     still_range_deg: float = 4.0  # knee angle range within the hold window that counts as still
     still_speed_deg_s: float = 2.0  # knee speed (line fit over the hold window) above this is moving
     new_minimum_deg: float = 1.0  # knee straightening further than this restarts the hold
+    plateau_exit_s: float = 0.2  # knee beyond still_range_deg of the end position's median this long: it ended
     end_of_recording_hold_s: float = 0.25  # a shorter stop at the very end of a recording counts
     rebend_deg: float = 20.0  # knee bent again this much after the end position: trial over
     lowered_hip_deg: float = 45.0  # thigh lowered below this: trial over
+    lowered_for_s: float = 0.2  # ... for this long (one frame of misplaced legs does not end a trial)
     max_dropout_s: float = 0.5  # frames without the person shorter than this are skipped
-    max_other_hip_deg: float = 15.0  # other leg's hip flexion above this = lifted
+    max_other_hip_deg: float = 15.0  # other leg's hip flexion (median over the end position) above this = lifted
     max_trunk_rise_deg: float = 10.0  # trunk tilting up this much during the trial = lifted
     max_pelvis_rise_thighs: float = 0.2  # pelvis rising by this fraction of the thigh length
     min_leg_visibility: float = 0.6  # median MediaPipe visibility of the tested hip/knee/ankle
@@ -84,6 +90,13 @@ class Test90Settings:
     min_thigh_shank_ratio: float = 0.7  # thigh shorter than this times the shank: foreshortened
     max_2d_3d_knee_gap_deg: float = 20.0  # image vs world knee angle disagreement
     result_show_s: float = 3.0  # live: how long a trial's result stays the guidance
+    # Near or far leg: MediaPipe's depth/visibility while the thigh rises through this range
+    # (looking back this long before the trial) decides when this share of those frames agree;
+    # otherwise the held trial's frames do (MediaPipe may relabel a raised far leg as the near one).
+    raise_cue_min_hip_deg: float = 20.0
+    raise_cue_max_hip_deg: float = 70.0
+    raise_cue_window_s: float = 3.0
+    raise_cue_majority: float = 0.67
 
 
 @dataclass(frozen=True)
@@ -162,6 +175,53 @@ def _round(value: float, digits: int = 1) -> float | None:
     return round(float(value), digits) if np.isfinite(value) else None
 
 
+def interquartile_range(values) -> float:
+    """Spread of the finite ``values``: 75th minus 25th percentile (NaN when there are none)."""
+    values = _finite(values)
+    return float(np.subtract(*np.percentile(values, [75, 25]))) if values.size else float("nan")
+
+
+def settled_start(knees_deg: np.ndarray, new_minimum_deg: float) -> int:
+    """First index from which the knee never straightens by more than ``new_minimum_deg``.
+
+    What comes before is the knee still settling toward its end position; NaN is skipped.
+    """
+    knees_deg = np.asarray(knees_deg, dtype=np.float64)
+    lowest_after_deg = np.fmin.accumulate(knees_deg[::-1])[::-1]
+    settled = knees_deg - lowest_after_deg <= new_minimum_deg
+    return int(np.argmax(settled)) if settled.any() else 0
+
+
+def end_position_slice(knees_deg, settling_deg: float, bending_back_deg: float) -> slice:
+    """The scored part of a still plateau (knee angles in time order): without the leading
+    frames more than ``settling_deg`` above the plateau's median (the knee still settling in)
+    and the trailing ones more than ``bending_back_deg`` above it (the knee bending back)."""
+    knees_deg = np.asarray(knees_deg, dtype=np.float64)
+    median_deg = _median(knees_deg)
+    if not np.isfinite(median_deg):
+        return slice(0, len(knees_deg))
+    settled = np.flatnonzero(~(knees_deg > median_deg + settling_deg))
+    held = np.flatnonzero(~(knees_deg > median_deg + bending_back_deg))
+    start = int(settled[0]) if settled.size else 0
+    stop = int(held[-1]) + 1 if held.size else len(knees_deg)
+    return slice(start, stop) if stop > start else slice(0, len(knees_deg))
+
+
+def near_from_raise_and_hold(raise_near: bool | None, hold_near: bool | None) -> tuple[bool | None, str]:
+    """Near or far leg from MediaPipe's cues while the thigh rose and while it was held.
+
+    The raise wins: once a far thigh is vertical MediaPipe tends to give it the near side's
+    labels (and depth), as on the rendered ``dev_test90_far``; while it rises they still follow
+    the leg. The note says when the two disagreed.
+    """
+    if raise_near is None:
+        return hold_near, ""
+    if hold_near is not None and hold_near != raise_near:
+        return raise_near, ("judged while the thigh rose: MediaPipe labelled the raised leg as the "
+                            f"{'near' if hold_near else 'far'} one once it was up")
+    return raise_near, ""
+
+
 @dataclass
 class Trial:
     """One scored attempt (JSON-ready via :meth:`as_dict`); unknown numbers are NaN."""
@@ -178,13 +238,16 @@ class Trial:
     hip_drift_deg: float = float("nan")
     other_hip_flexion_deg: float = float("nan")
     end_position_s: tuple[float, float] = (float("nan"), float("nan"))
-    ended_by: str = "held"  # "held", "end of recording", "photo"
+    ended_by: str = "held"  # "held", "end of recording", "photo", "not held"
     side_note: str = ""
     orientation_side: str | None = None  # the side named from the body's orientation (with --side)
+    knee_extension_deficit_spread_deg: float = float("nan")  # interquartile range over the end position
+    spread_note: str = ""  # set when that spread exceeds the test's measurement error (SEM)
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        for key in ("knee_extension_deficit_deg", "hip_flexion_deg", "hip_drift_deg", "other_hip_flexion_deg"):
+        for key in ("knee_extension_deficit_deg", "hip_flexion_deg", "hip_drift_deg", "other_hip_flexion_deg",
+                    "knee_extension_deficit_spread_deg"):
             data[key] = _round(data[key])
         data["start_s"], data["end_s"] = _round(self.start_s, 2), _round(self.end_s, 2)
         data["end_position_s"] = [_round(v, 2) for v in self.end_position_s]
@@ -290,10 +353,12 @@ def check_trial(frames: list[FrameFeatures], end: list[FrameFeatures], start_hip
                          f"(must stay within {s.hip_target_deg:.0f} ± {s.hip_tolerance_deg:.0f}°)")
         if thigh:
             reasons.append(" and ".join(thigh))
-    other = _finite(f.other_hip_deg for f in frames)
-    other_deg = float(np.percentile(other, 90)) if other.size else float("nan")
+    # At the end position, where the stretch pulls the pelvis round; a median, because a raised far
+    # leg makes MediaPipe swap the legs' labels for moments (the smoothing blends the two legs there).
+    other_deg = _median(f.other_hip_deg for f in end)
     if other_deg > s.max_other_hip_deg:
-        reasons.append(f"other leg lifted (its hip flexed {other_deg:.0f}°, limit {s.max_other_hip_deg:.0f}°)")
+        reasons.append(f"other leg lifted (its hip flexed {other_deg:.0f}° at the end position, "
+                       f"limit {s.max_other_hip_deg:.0f}°)")
     trunk, pelvis_y = _finite(f.trunk_deg for f in frames), _finite(f.pelvis_y_px for f in frames)
     trunk_rise = float(trunk.max() - trunk[0]) if trunk.size else float("nan")
     thigh_px = _median(f.thigh_px for f in frames)
@@ -328,9 +393,15 @@ class _OpenTrial:
     start_knee_deg: float
     extension_index: int | None = None
     held_s: float = 0.0  # how long the knee has been still at an extended position
-    best_hold: tuple[int, int] | None = None  # [start, stop) of the recorded end position
+    best_hold: tuple[int, int] | None = None  # [start, stop) of the end position's still plateau
     record_index: int | None = None  # index in the protocol's trial list once recorded
     min_knee_deg: float = float("inf")
+    raise_near: bool | None = None  # the tested leg is the near one, by the cues while its thigh rose
+    lowered_since_s: float | None = None  # when the thigh went below ``lowered_hip_deg`` (None: it is up)
+    plateau_open: bool = False  # the knee is still on the recorded plateau: it grows frame by frame
+    off_plateau_index: int | None = None  # first frame of the knee's current excursion off the plateau
+    scored_hold: tuple[int, int] | None = None  # the plateau the saved record was scored on
+    announced_deg: int | None = None  # the deficit last announced, in whole degrees
 
 
 class Test90Protocol:
@@ -386,6 +457,7 @@ class Test90Protocol:
         self._trials: list[Trial] = []
         self._open: _OpenTrial | None = None
         self._settle: list[FrameFeatures] = []
+        self._recent: deque[FrameFeatures] = deque()  # frames before a trial, for the near/far cue of its raise
         self._state = "position"
         self._last_good_t: float | None = None
         self._last_t = 0.0
@@ -417,6 +489,7 @@ class Test90Protocol:
                 cues.append(CUE_POSITION_BAD)
             self._close_open()
             self._settle = []
+            self._recent.clear()
             self._state = "position"
             self._supine_since = None
             return self._feedback(cues)
@@ -428,6 +501,7 @@ class Test90Protocol:
             cues.append(CUE_POSITION_OK)
             self._state = "raise"
         if self._open is None:
+            self._remember(features)
             self._look_for_start(features)
         else:
             cues += self._follow(features)
@@ -435,6 +509,8 @@ class Test90Protocol:
 
     def result(self) -> Test90Result:
         """The result so far; an attempt still open counts if the knee had stopped."""
+        if self._open is not None:
+            self._rescore(self._open)
         trials = list(self._trials)
         provisional = self._end_of_recording_trial()
         if provisional is not None:
@@ -503,8 +579,7 @@ class Test90Protocol:
 
     def _look_for_start(self, f: FrameFeatures) -> None:
         s = self.settings
-        if self._in_zone(f) and f.knee_deg >= s.min_start_knee_deg and (
-                not self._settle or self._settle[-1].raised == f.raised):
+        if self._in_zone(f) and f.knee_deg >= s.min_start_knee_deg:
             self._settle.append(f)
             if f.t_s - self._settle[0].t_s >= s.settle_s:
                 self._seen["thigh_at_90"] += 1
@@ -512,11 +587,36 @@ class Test90Protocol:
                     frames=list(self._settle),
                     start_hip_deg=_median(x.hip_deg for x in self._settle),
                     start_knee_deg=_median(x.knee_deg for x in self._settle),
+                    raise_near=self._raise_near(),
                 )
                 self._settle = []
                 self._state = "hold_thigh"
             return
         self._settle = []
+
+    def _remember(self, f: FrameFeatures) -> None:
+        """Keep the last ``raise_cue_window_s`` of frames seen while no trial is open."""
+        self._recent.append(f)
+        while self._recent and f.t_s - self._recent[0].t_s > self.settings.raise_cue_window_s:
+            self._recent.popleft()
+
+    def _raise_near(self) -> bool | None:
+        """Whether the raised leg is the near one, by the frames where its thigh last rose from
+        below ``raise_cue_min_hip_deg`` up to ``raise_cue_max_hip_deg`` (first passage): None
+        unless a ``raise_cue_majority`` of those that tell agree."""
+        s, frames = self.settings, list(self._recent)
+        rest = max((i for i, f in enumerate(frames) if f.hip_deg < s.raise_cue_min_hip_deg), default=None)
+        votes = []
+        for f in frames[rest + 1:] if rest is not None else []:
+            if f.hip_deg > s.raise_cue_max_hip_deg:
+                break
+            near = tested_leg_is_near(f.depth_gap_m, f.visibility_gap)
+            if near is not None:
+                votes.append(near)
+        near_share = float(np.mean(votes)) if votes else float("nan")
+        if near_share >= s.raise_cue_majority:
+            return True
+        return False if near_share <= 1.0 - s.raise_cue_majority else None
 
     def _follow(self, f: FrameFeatures) -> list[str]:
         """Advance the open trial by one frame; returns cue events."""
@@ -524,11 +624,8 @@ class Test90Protocol:
         assert trial is not None
         trial.frames.append(f)
         index = len(trial.frames) - 1
-        if f.hip_deg < s.lowered_hip_deg or f.raised != trial.frames[0].raised:
-            self._close_open()
-            return []
-        if not np.isfinite(f.knee_deg):
-            return []  # kept: counts as a frame where the knee was not seen
+        if self._thigh_lowered(trial, f) or not np.isfinite(f.knee_deg):
+            return []  # a missing knee is kept: it counts as a frame where the knee was not seen
         if trial.extension_index is None:
             if f.knee_deg <= trial.start_knee_deg - s.extension_onset_deg:
                 trial.extension_index = index
@@ -539,8 +636,13 @@ class Test90Protocol:
             return []
         trial.min_knee_deg = min(trial.min_knee_deg, f.knee_deg)
         if trial.best_hold is not None and f.knee_deg - trial.min_knee_deg >= s.rebend_deg:
-            self._close_open()
-            return []
+            self._close_open()  # re-scored over its whole plateau: say the saved number if it changed
+            return [CUE_DONE] if self._announced_differs(trial) else []
+        if trial.plateau_open:
+            if self._grow_plateau(trial, index):
+                return []
+            if self._announced_differs(trial):  # re-scored over the whole plateau: say the saved number
+                return [CUE_DONE]
         tail = self._hold_start(trial, index)
         held_s = f.t_s - trial.frames[tail].t_s
         extended = trial.start_knee_deg - f.knee_deg >= s.min_extension_deg
@@ -552,18 +654,66 @@ class Test90Protocol:
         if held_s < s.end_hold_s - _FRAME_SLACK_S:
             return []
         best = trial.best_hold
-        if best is not None and tail < best[1]:  # the same hold, going on: its announced record stands
+        if best is not None and tail < best[1]:  # only frames after the recorded plateau make a new one
+            tail = best[1]
+            if f.t_s - trial.frames[tail].t_s < s.end_hold_s - _FRAME_SLACK_S:
+                return []
+        if best is not None and (_median(x.knee_deg for x in trial.frames[tail:index + 1])
+                                 >= _median(x.knee_deg for x in trial.frames[best[0]:best[1]]) - s.still_range_deg / 2):
             return []
-        if best is None or (_median(x.knee_deg for x in trial.frames[tail:index + 1])
-                              < _median(x.knee_deg for x in trial.frames[best[0]:best[1]]) - s.still_range_deg / 2):
-            trial.best_hold = (tail, index + 1)  # a new, more extended hold
-        else:
-            return []
+        trial.best_hold, trial.plateau_open = (tail, index + 1), True  # the first, or a more extended, hold
         first = trial.record_index is None
-        self._record(trial, "held")
+        trial.announced_deg = round(self._record(trial, "held").knee_extension_deficit_deg)
         self._shown_until = f.t_s + s.result_show_s
         # A later, more extended hold replaces the record: announced again, so what was said last is saved.
         return [CUE_DONE, *self._side_progress_cues()] if first else [CUE_DONE]
+
+    def _thigh_lowered(self, trial: _OpenTrial, f: FrameFeatures) -> bool:
+        """Whether the thigh is below ``lowered_hip_deg`` (the frame is then not used); the trial
+        ends once it has stayed there ``lowered_for_s``."""
+        s = self.settings
+        if f.hip_deg >= s.lowered_hip_deg:
+            trial.lowered_since_s = None
+            return False
+        if trial.lowered_since_s is None:
+            trial.lowered_since_s = f.t_s
+        if f.t_s - trial.lowered_since_s >= s.lowered_for_s - _FRAME_SLACK_S:
+            self._close_open(lowered=True)
+        return True
+
+    def _grow_plateau(self, trial: _OpenTrial, index: int) -> bool:
+        """Add frame ``index`` to the recorded end position while the knee stays within
+        ``still_range_deg`` of the plateau's median (a slow sway or creep of a few degrees is
+        still the end position); once it has been out for ``plateau_exit_s`` the plateau ends
+        there, the record is re-scored over all of it, and False is returned."""
+        s = self.settings
+        assert trial.best_hold is not None
+        start, f = trial.best_hold[0], trial.frames[index]
+        if abs(f.knee_deg - _median(x.knee_deg for x in trial.frames[start:index])) <= s.still_range_deg:
+            trial.off_plateau_index = None
+        elif trial.off_plateau_index is None:
+            trial.off_plateau_index = index
+        off = trial.off_plateau_index
+        if off is None or f.t_s - trial.frames[off].t_s < s.plateau_exit_s - _FRAME_SLACK_S:
+            trial.best_hold = (start, index + 1)
+            return True
+        trial.best_hold, trial.plateau_open = (start, off), False
+        self._rescore(trial)
+        return False
+
+    def _announced_differs(self, trial: _OpenTrial) -> bool:
+        """Whether the saved score, in whole degrees, is no longer the one announced (then it
+        is taken as announced: the caller says it)."""
+        saved_deg = round(self._trials[trial.record_index].knee_extension_deficit_deg)
+        if saved_deg == trial.announced_deg:
+            return False
+        trial.announced_deg, self._shown_until = saved_deg, self._last_t + self.settings.result_show_s
+        return True
+
+    def _rescore(self, trial: _OpenTrial) -> None:
+        """Re-score a recorded trial whose plateau grew since (silently: no new announcement)."""
+        if trial.record_index is not None and trial.best_hold != trial.scored_hold:
+            self._record(trial, "held")
 
     def _hold_start(self, trial: _OpenTrial, index: int) -> int:
         """First index of the knee's current stop, ending at ``index`` (``index`` itself = moving).
@@ -583,8 +733,7 @@ class Test90Protocol:
                 break
             low, high, start = min(low, knee), max(high, knee), start - 1
         knees_deg = np.array([f.knee_deg for f in trial.frames[start:index + 1]])
-        lowest_after_deg = np.minimum.accumulate(knees_deg[::-1])[::-1]
-        start += int(np.argmax(knees_deg - lowest_after_deg <= s.new_minimum_deg))
+        start += settled_start(knees_deg, s.new_minimum_deg)
         times_s = np.array([f.t_s for f in trial.frames[start:index + 1]])
         recent = times_s >= times_s[-1] - s.end_hold_s
         if np.count_nonzero(recent) >= 3:
@@ -594,8 +743,8 @@ class Test90Protocol:
         return start
 
     def _end_position(self, frames: list[FrameFeatures]) -> list[FrameFeatures]:
-        """The most extended stretch of a still period: the ``score_window_s`` window (or the
-        whole period if shorter) with the smallest median knee angle."""
+        """An attempt never held still: its most extended ``score_window_s`` window (or all of
+        ``frames`` if shorter), the one with the smallest median knee angle."""
         times_s = np.array([f.t_s for f in frames])
         knees = np.array([f.knee_deg for f in frames])
         stops = np.searchsorted(times_s, times_s + self.settings.score_window_s - _FRAME_SLACK_S)
@@ -609,13 +758,18 @@ class Test90Protocol:
         return frames[best]
 
     def _record(self, trial: _OpenTrial, ended_by: str, hold: tuple[int, int] | None = None) -> Trial:
+        """Score the trial over its end position: the still plateau ``hold`` (default: the
+        recorded one) without its settling in and bending back (:func:`end_position_slice`)."""
         hold = hold or trial.best_hold
         assert hold is not None and trial.extension_index is not None
-        end = self._end_position(trial.frames[hold[0]:hold[1]])
+        s, plateau = self.settings, trial.frames[hold[0]:hold[1]]
+        end = plateau[end_position_slice([f.knee_deg for f in plateau], s.new_minimum_deg, s.still_range_deg / 2)]
         moving = trial.frames[trial.extension_index:hold[1]]
-        reasons = check_trial(moving, end, trial.start_hip_deg, self.settings)
-        record = self._make_trial(trial.frames[:hold[1]], moving, end, trial.start_hip_deg, reasons, ended_by)
+        reasons = check_trial(moving, end, trial.start_hip_deg, s)
+        record = self._make_trial(trial.frames[:hold[1]], moving, end, trial.start_hip_deg, reasons, ended_by,
+                                  trial.raise_near)
         if ended_by == "held":
+            trial.scored_hold = hold
             if trial.record_index is None:
                 trial.record_index = len(self._trials)
                 self._trials.append(record)
@@ -623,13 +777,35 @@ class Test90Protocol:
                 self._trials[trial.record_index] = record
         return record
 
-    def _make_trial(self, frames, moving, end, start_hip_deg, reasons, ended_by) -> Trial:
-        near = tested_leg_is_near(_median(f.depth_gap_m for f in frames), _median(f.visibility_gap for f in frames))
+    def _record_not_held(self, trial: _OpenTrial) -> None:
+        """An attempt that straightened the knee with the thigh at 90° but ended without a still
+        end position: an invalid trial, scored at its most extended moment with the thigh at 90°
+        (not dropped without a word)."""
+        s = self.settings
+        if trial.extension_index is None:
+            return
+        moving = [f for f in trial.frames[trial.extension_index:] if f.hip_deg >= s.lowered_hip_deg]
+        at_90 = [f for f in moving if self._in_zone(f) and np.isfinite(f.knee_deg)]
+        if not at_90 or trial.start_knee_deg - min(f.knee_deg for f in at_90) < s.min_extension_deg:
+            return  # no extension attempt at 90° (a knee straightening while the leg comes down is none)
+        end = self._end_position(at_90)
+        reasons = [f"knee not held still at the end position (never still for {s.end_hold_s:.1f} s)",
+                   *check_trial(moving, end, trial.start_hip_deg, s)]
+        self._trials.append(self._make_trial(trial.frames, moving, end, trial.start_hip_deg, reasons, "not held",
+                                             trial.raise_near))
+        self._shown_until = self._last_t + s.result_show_s
+
+    def _make_trial(self, frames, moving, end, start_hip_deg, reasons, ended_by, raise_near=None) -> Trial:
+        hold_near = tested_leg_is_near(_median(f.depth_gap_m for f in frames),
+                                       _median(f.visibility_gap for f in frames))
+        near, near_note = near_from_raise_and_hold(raise_near, hold_near)
         side, note = name_tested_side(_median(f.right_facing for f in frames), near)
+        note = f"{note} ({near_note})" if near_note else note
         side_from, orientation_side = "orientation", None
         if self._forced_side:
             side, note, side_from, orientation_side = self._forced_side, "side given by the user", "--side", side
         end_hip = _median(f.hip_deg for f in end)
+        spread_deg = interquartile_range(f.knee_deg for f in end) if ended_by != "photo" else float("nan")
         return Trial(
             side=side,
             knee_extension_deficit_deg=_median(f.knee_deg for f in end),
@@ -641,24 +817,41 @@ class Test90Protocol:
             leg=None if near is None else ("near" if near else "far"),
             side_from=side_from,
             hip_drift_deg=end_hip - start_hip_deg,
-            other_hip_flexion_deg=_median(f.other_hip_deg for f in moving),
+            other_hip_flexion_deg=_median(f.other_hip_deg for f in end),
             end_position_s=(end[0].t_s, end[-1].t_s),
             ended_by=ended_by,
             side_note=note,
             orientation_side=orientation_side,
+            knee_extension_deficit_spread_deg=spread_deg,
+            spread_note=self._spread_note(spread_deg),
         )
+
+    def _spread_note(self, spread_deg: float) -> str:
+        """A note when the knee moved over the end position more than the test's error (SEM)."""
+        if not spread_deg > self.norms.sem_deg:
+            return ""
+        return (f"the knee angle varied over the end position (interquartile range {spread_deg:.1f}° > the test's "
+                f"measurement error {self.norms.sem_deg:.0f}°): its score is uncertain, hold the end position still")
 
     def _end_of_recording_trial(self) -> Trial | None:
         """The open attempt scored as if the recording ended now, if its knee had stopped."""
         trial = self._open
-        if trial is None or trial.record_index is not None or trial.extension_index is None:
+        if (trial is None or trial.record_index is not None or trial.extension_index is None
+                or trial.lowered_since_s is not None):
             return None
         index = len(trial.frames) - 1
         if not np.isfinite(trial.frames[index].knee_deg) or trial.held_s < self.settings.end_of_recording_hold_s:
             return None
         return self._record(trial, "end of recording", (self._hold_start(trial, index), index + 1))
 
-    def _close_open(self) -> None:
+    def _close_open(self, lowered: bool = False) -> None:
+        """End the open attempt: a recorded one is re-scored over its whole plateau; one ended by
+        lowering the thigh without a still end position is recorded as not held."""
+        trial = self._open
+        if trial is not None:
+            self._rescore(trial)
+            if lowered and trial.record_index is None:
+                self._record_not_held(trial)
         self._open = None
         if self._state != "position":
             self._state = "raise"
