@@ -50,3 +50,27 @@ def set_mp4_rotation(path: Path, degrees: int) -> None:
     matrix_offset = position + 4 + 4 + (32 if version == 1 else 20) + 8 + 8
     data[matrix_offset : matrix_offset + 36] = struct.pack(">9i", *_ROTATION_MATRICES[degrees])
     Path(path).write_bytes(bytes(data))
+
+
+def title_card_frames(count: int, width: int, height: int) -> list[np.ndarray]:
+    """Frames of an opening title card: large text and a logo on a dark background, no person."""
+    frame = np.full((height, width, 3), (40, 30, 20), np.uint8)
+    cv2.rectangle(frame, (width // 10, height // 6), (width // 10 + height // 4, height // 6 + height // 4),
+                  (0, 140, 255), -1)
+    for row, text in enumerate(("hamflex", "90-90 hamstring test", "clinic recording, session 3")):
+        cv2.putText(frame, text, (width // 10, height // 2 + row * height // 8), cv2.FONT_HERSHEY_SIMPLEX,
+                    height / 300, (255, 255, 255), max(1, height // 200), cv2.LINE_AA)
+    return [frame.copy() for _ in range(count)]
+
+
+def read_frames(path: Path) -> list[np.ndarray]:
+    """Every frame of a video, BGR."""
+    capture = cv2.VideoCapture(str(path))
+    frames = []
+    while True:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        frames.append(frame)
+    capture.release()
+    return frames

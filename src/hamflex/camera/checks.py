@@ -105,6 +105,8 @@ class SetupReport:
     near_side: str | None
     frames: int
     source: str = ""
+    checked_from_s: float | None = None  # the recording's time span the checks read
+    checked_to_s: float | None = None
 
     @property
     def passed(self) -> bool:
@@ -123,6 +125,7 @@ class SetupReport:
         return {
             "source": self.source, "passed": self.passed, "view": self.view, "posture": self.posture,
             "near_side": self.near_side, "frames": self.frames,
+            "checked_from_s": self.checked_from_s, "checked_to_s": self.checked_to_s,
             "checks": [check.to_dict() for check in self.checks],
         }
 
@@ -135,7 +138,7 @@ class SetupReport:
         """A report read back from ``setup_check.json`` (or a result's ``setup``)."""
         return cls(tuple(CheckResult.from_dict(c) for c in data.get("checks", [])), data.get("view", "unknown"),
                    data.get("posture", "unknown"), data.get("near_side"), int(data.get("frames", 0)),
-                   data.get("source", ""))
+                   data.get("source", ""), data.get("checked_from_s"), data.get("checked_to_s"))
 
 
 # --- per-frame measurements ------------------------------------------------------------
@@ -216,6 +219,16 @@ def first_seconds(poses: PoseSequence, seconds: float) -> PoseSequence:
     return _frames_where(poses, poses.timestamp_s - poses.timestamp_s[0] < seconds)
 
 
+def first_seconds_seen(poses: PoseSequence, seconds: float) -> PoseSequence:
+    """``seconds`` of a recording from the first frame with a person in it: a title card, a logo
+    or an empty room before are not the set-up being checked."""
+    seen = np.flatnonzero(poses.detected)
+    if seen.size == 0:
+        return first_seconds(poses, seconds)
+    start_s = poses.timestamp_s[seen[0]]
+    return _frames_where(poses, (poses.timestamp_s >= start_s) & (poses.timestamp_s - start_s < seconds))
+
+
 def _frames_where(poses: PoseSequence, keep: np.ndarray) -> PoseSequence:
     """The frames of ``poses`` where ``keep`` is true."""
     return replace(
@@ -231,9 +244,9 @@ STARTUP_CHECK_S = 3.0
 
 
 def startup_report(poses: PoseSequence, posture: str = "auto", seconds: float = STARTUP_CHECK_S) -> SetupReport:
-    """The set-up checks on the first ``seconds`` of a session: what the 90-90 test and the
-    holds run at start to warn about the camera (side-on, level, framing, visibility)."""
-    return check_poses(first_seconds(poses, seconds), posture=posture, source="start of session")
+    """The set-up checks on the first ``seconds`` in which a person is seen: what the 90-90 test
+    and the holds run at start to warn about the camera (side-on, level, framing, visibility)."""
+    return check_poses(first_seconds_seen(poses, seconds), posture=posture, source="start of session")
 
 
 # --- the checks ------------------------------------------------------------------------
@@ -418,7 +431,8 @@ def check_poses(
         check_visibility(poses, near_side),
         check_light(person_luma, frame_luma),
     )
-    return SetupReport(checks, view, posture, near_side, len(poses), source)
+    span_s = (round(float(poses.timestamp_s[0]), 2), round(float(poses.timestamp_s[-1]), 2)) if len(poses) else (None, None)
+    return SetupReport(checks, view, posture, near_side, len(poses), source, *span_s)
 
 
 # --- light (needs the pixels) ---------------------------------------------------------

@@ -70,7 +70,9 @@ def format_hold(result: HoldResult) -> str:
 def format_setup(report: SetupReport) -> str:
     """One line per check, with what to change."""
     marks = {True: "PASS", False: "FAIL", None: "  - "}
-    lines = [f"set-up check of {report.source or 'the recording'} ({report.frames} frames, {report.posture}):"]
+    span = (f", {report.checked_from_s:.1f}-{report.checked_to_s:.1f} s" if report.checked_from_s is not None
+            and report.checked_to_s is not None else "")
+    lines = [f"set-up check of {report.source or 'the recording'} ({report.frames} frames{span}, {report.posture}):"]
     for check in report.checks:
         lines.append(f"  {marks[check.passed]}  {check.name:10s} {check.message}")
         if check.advice and check.passed is not True:

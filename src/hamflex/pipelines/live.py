@@ -15,6 +15,7 @@ exception to raise once the caller has saved its own result.
 
 from __future__ import annotations
 
+import copy
 import statistics
 import sys
 import time
@@ -26,10 +27,11 @@ import numpy as np
 
 from hamflex.camera.checks import STARTUP_CHECK_S, SetupReport
 from hamflex.camera.profile import load_profile
+from hamflex.core.series import AngleSeries, PoseSequence
 from hamflex.errors import EXIT_INTERRUPTED, CameraError
 from hamflex.media.cameras import LiveFrame, LiveSource
 from hamflex.media.models import resolve_model
-from hamflex.media.pose import PoseEstimator
+from hamflex.media.pose import PoseEstimator, PoseFrame
 from hamflex.outputs.audio import CUE_TEXT, AudioCues
 from hamflex.outputs.files import write_json
 from hamflex.outputs.names import LIVE_SESSION_JSON
@@ -38,7 +40,7 @@ from hamflex.outputs.recording import SessionRecorder, read_recorded_poses
 from hamflex.outputs.terminal import TerminalView
 from hamflex.outputs.window import WindowView, display_problem, open_window
 from hamflex.pipelines.options import LiveOptions, RunOptions
-from hamflex.pipelines.samples import AnglePipeline
+from hamflex.pipelines.samples import AnglePipeline, samples_from_series
 from hamflex.protocols.base import Feedback, FrameProtocol
 from hamflex.protocols.setup_check import SetupCheckProtocol
 
@@ -69,9 +71,10 @@ class LiveSessionResult:
     start-of-session set-up check (when it ran); ``failure`` the exception that ended it.
     """
 
-    protocol_result: Any
+    protocol_result: Any  # the whole session scored like a recording (see score_session)
     frames: int
     ended_by: str
+    announced_result: Any = None  # what the protocol said during the session (causal angles)
     warnings: list[str] = field(default_factory=list)
     duration_s: float = 0.0
     frames_captured: int = 0
@@ -116,6 +119,7 @@ class LiveSessionResult:
             "files": {name: str(path) for name, path in self.files.items()},
             "protocol": self.protocol_kind,
             "protocol_result": self.protocol_result,
+            "announced_result": self.announced_result,
         }
 
 
@@ -127,16 +131,33 @@ def apply_action(protocol: FrameProtocol, action: str | None) -> None:
         protocol.restart()
 
 
-def replay_recording(record_dir: Path, protocol: FrameProtocol) -> Any:
-    """Feed a ``--record`` directory's landmarks through the live pipeline and ``protocol``
-    again: the same frames, timestamps, keys and filters, so the same result as live."""
-    pipeline = AnglePipeline()
-    for pose, paused, action in read_recorded_poses(record_dir):
+def score_session(protocol: FrameProtocol, poses: list[PoseFrame], paused: list[bool],
+                  actions: list[str | None]) -> Any:
+    """A session's frames scored the way a recording is: zero-phase smoothed angles of the whole
+    session fed to ``protocol`` (a fresh one), with the same keys at the same frames and the paused
+    frames left out. This is the result a live session saves, so a recording played as a camera
+    gives the same trials as ``hamflex test90 FILE`` (the causal One-Euro angles drive only the live
+    guidance, which lags at the very end of a stream)."""
+    if not poses:
+        return protocol.result()
+    sequence = PoseSequence.from_frames(poses)
+    angles = AngleSeries.from_poses(sequence)
+    for sample, is_paused, action in zip(samples_from_series(angles, sequence), paused, actions):
         apply_action(protocol, action)
-        sample, _, _ = pipeline(pose)
-        if not paused:
+        if not is_paused:
             protocol.update(sample)
     return protocol.result()
+
+
+def replay_recording(record_dir: Path, protocol: FrameProtocol) -> Any:
+    """Score a ``--record`` directory's landmarks again, as the live session did: the same
+    frames, timestamps, keys and pauses, so the same result as the session saved."""
+    poses, paused, actions = [], [], []
+    for pose, is_paused, action in read_recorded_poses(record_dir):
+        poses.append(pose)
+        paused.append(is_paused)
+        actions.append(action)
+    return score_session(protocol, poses, paused, actions)
 
 
 class _Rate:
@@ -183,6 +204,10 @@ class _Session:
         self.setup: SetupReport | None = None
         self.terminal = TerminalView()
         self.started_s = time.monotonic()
+        self.scorer = copy.deepcopy(protocol)  # untouched: scores the whole session at its end
+        self.poses: list[PoseFrame] = []
+        self.paused: list[bool] = []
+        self.actions: list[str | None] = []
 
     def warn(self, message: str) -> None:
         _warn(self.warnings, message)
@@ -257,7 +282,8 @@ def _save_session(session: _Session, out_dir: Path, ended_by: str, failure: Base
     if failure is not None and not isinstance(failure, KeyboardInterrupt):
         session.warnings.append(f"stopped by an error: {failure}")
     result = LiveSessionResult(
-        protocol_result=session.protocol.result(), frames=len(session.latencies_ms), ended_by=ended_by,
+        protocol_result=score_session(session.scorer, session.poses, session.paused, session.actions),
+        announced_result=session.protocol.result(), frames=len(session.latencies_ms), ended_by=ended_by,
         warnings=session.warnings, duration_s=duration_s, frames_captured=session.source.frames_captured,
         frames_dropped=session.source.frames_dropped, frames_with_person=session.frames_with_person,
         latencies_ms=session.latencies_ms, cue_events=list(session.cues.events), setup=session.setup,
@@ -294,6 +320,9 @@ def _loop(session: _Session, estimator: PoseEstimator, camera_profile) -> str:
         apply_action(session.protocol, action)
         sample, raw, smoothed = pipeline(pose)
         session.frames_with_person += int(pose.detected)
+        session.poses.append(pose)
+        session.paused.append(state.paused)
+        session.actions.append(action)
         _probe_setup(session, state, sample, frame)
         if not state.paused:
             _feed(session, state, sample, frame)
