@@ -17,9 +17,10 @@ _ROTATION_MATRICES = {
 
 
 def write_video(path: Path, frames_bgr: list[np.ndarray], fps: float = 30.0) -> Path:
-    """Write BGR frames as an MP4 (mp4v)."""
+    """Write BGR frames as an MP4 (mp4v, lossy), or losslessly (FFV1) for an ``.avi`` path."""
     height, width = frames_bgr[0].shape[:2]
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
+    fourcc = "FFV1" if Path(path).suffix == ".avi" else "mp4v"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), fps, (width, height))
     for frame in frames_bgr:
         writer.write(frame)
     writer.release()
