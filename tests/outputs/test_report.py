@@ -3,6 +3,7 @@ results; plus the plots behind it and the report/history commands."""
 
 from __future__ import annotations
 
+import base64
 import html
 import json
 import re
@@ -476,3 +477,24 @@ def test_card_titles_show_file_names_as_they_are(analyzed_dir):
     page = write_report(analyzed_dir).read_text(encoding="utf-8")
     assert f'<div class="label">{Path(CLIP).stem}</div>' in page
     assert "capitalize" not in page
+
+
+def test_each_trial_row_shows_its_end_position_picture(shared_dir, model_path, tmp_path):
+    """The report embeds each trial's end-position picture next to its row; a picture name
+    in the JSON that points outside the folder is not followed."""
+    from hamflex.pipelines.api import run_test90
+    from hamflex.pipelines.options import RunOptions
+
+    out = tmp_path / "out"
+    run_test90(shared_dir / "synthetic" / "flat2d_supine9090.mp4", out, options=RunOptions(model=model_path))
+    page = write_report(out).read_text(encoding="utf-8")
+    pictures = re.findall(r'<img class="trial" src="data:image/jpeg;base64,([^"]+)"', page)
+    assert len(pictures) == 1
+    decoded = cv2.imdecode(np.frombuffer(base64.b64decode(pictures[0]), np.uint8), cv2.IMREAD_COLOR)
+    assert decoded.shape[:2] == (540, 960)
+    result = json.loads((out / "test90.json").read_text())
+    (tmp_path / "secret.jpg").write_bytes((out / "trial_1_end.jpg").read_bytes())
+    result["trials"][0]["picture"] = "../secret.jpg"
+    (out / "test90.json").write_text(json.dumps(result))
+    (out / "trial_1_end.jpg").unlink()
+    assert '<img class="trial"' not in write_report(out).read_text(encoding="utf-8")

@@ -280,3 +280,5 @@ def test_a_recording_played_as_a_camera_gives_the_offline_trials(clip, analyzed_
         assert seen.knee_extension_deficit_deg == pytest.approx(expected.knee_extension_deficit_deg, abs=1.5)
     saved = json.loads((tmp_path / "live_session.json").read_text())
     assert saved["frames_dropped"] == 0 and saved["frames_processed"] == len(analyzed_clip(clip).poses)
+    pictured = [t for t in live.trials if t.picture]  # live keeps the frames of each trial's end position
+    assert len(pictured) == len(live.trials) and all((tmp_path / t.picture).is_file() for t in pictured)

@@ -15,6 +15,7 @@ class CountingProtocol:
     kind = "test90"  # a key of hamflex.outputs.names.PROTOCOL_FILES
     title = "hamflex"
     setup_posture: str | None = "auto"
+    evidence_states: tuple[str, ...] = ()
 
     def __init__(self, done_at: int = 30, finish_at: int | None = None, interrupt_at: int | None = None,
                  probe=None, title: str | None = None, setup_posture: str | None = "auto") -> None:

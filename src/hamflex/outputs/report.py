@@ -421,6 +421,19 @@ def _photo_context(recording: Recording) -> dict[str, Any]:
             "angles": [(name, stats.get("median")) for name, stats in angles.items() if "_3d_" not in name]}
 
 
+def _trial_rows(inputs: ReportInputs) -> list[dict[str, Any]]:
+    """The result's trials, each with its end-position picture embedded (``picture_uri``) when
+    the file it names is in the folder (a name from the JSON never leaves the folder)."""
+    rows = []
+    for trial in (inputs.result or {}).get("trials") or []:
+        picture = trial.get("picture")
+        path = inputs.out_dir / Path(picture).name if isinstance(picture, str) else None
+        uri = ("data:image/jpeg;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+               if path is not None and path.is_file() else None)
+        rows.append({**trial, "picture_uri": uri})
+    return rows
+
+
 def build_context(inputs: ReportInputs, person: str | None = None, db_path: Path | None = None) -> dict[str, Any]:
     """Everything the template shows (plots rendered to PNG data URIs)."""
     result = inputs.result or {}
@@ -446,7 +459,7 @@ def build_context(inputs: ReportInputs, person: str | None = None, db_path: Path
         "plots": plots,
         "photo": photo,
         "photos": [_photo_context(r) for r in inputs.recordings] if photo else [],
-        "trials": result.get("trials") or [],
+        "trials": _trial_rows(inputs),
         "reps": result.get("reps") or [],
         "recordings": inputs.recordings,
         "warnings": _warnings(inputs),

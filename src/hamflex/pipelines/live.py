@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 
 from hamflex.camera.checks import STARTUP_CHECK_S, SetupReport
@@ -47,6 +48,7 @@ from hamflex.protocols.setup_check import SetupCheckProtocol
 ENDINGS = ("finished", "quit", "interrupted", "camera_lost", "error")
 CUE_TEXT_SHOWN_S = 1.5
 SETUP_WARNING_SHOWN_S = 10.0  # how long set-up warnings stay on the picture
+EVIDENCE_JPEG_QUALITY = 90
 
 # Keys of the window (waitKey codes) and what they do.
 KEY_ACTIONS: dict[int, str] = {
@@ -86,6 +88,9 @@ class LiveSessionResult:
     setup: SetupReport | None = None
     failure: BaseException | None = None
     protocol_kind: str = ""  # which protocol's result ``protocol_result`` is (test90, hold, setup)
+    poses: PoseSequence | None = None  # what was scored (not in the JSON)
+    angles: AngleSeries | None = None
+    evidence_jpegs: dict[int, bytes] = field(default_factory=dict)  # frame number → JPEG, for trial pictures
 
     def __post_init__(self) -> None:
         if self.ended_by not in ENDINGS:
@@ -132,21 +137,19 @@ def apply_action(protocol: FrameProtocol, action: str | None) -> None:
 
 
 def score_session(protocol: FrameProtocol, poses: list[PoseFrame], paused: list[bool],
-                  actions: list[str | None]) -> Any:
+                  actions: list[str | None]) -> tuple[Any, PoseSequence, AngleSeries]:
     """A session's frames scored the way a recording is: zero-phase smoothed angles of the whole
     session fed to ``protocol`` (a fresh one), with the same keys at the same frames and the paused
     frames left out. This is the result a live session saves, so a recording played as a camera
     gives the same trials as ``hamflex test90 FILE`` (the causal One-Euro angles drive only the live
-    guidance, which lags at the very end of a stream)."""
-    if not poses:
-        return protocol.result()
+    guidance, which lags at the very end of a stream). Returns the result, poses and angles."""
     sequence = PoseSequence.from_frames(poses)
     angles = AngleSeries.from_poses(sequence)
     for sample, is_paused, action in zip(samples_from_series(angles, sequence), paused, actions):
         apply_action(protocol, action)
         if not is_paused:
             protocol.update(sample)
-    return protocol.result()
+    return protocol.result(), sequence, angles
 
 
 def replay_recording(record_dir: Path, protocol: FrameProtocol) -> Any:
@@ -157,7 +160,7 @@ def replay_recording(record_dir: Path, protocol: FrameProtocol) -> Any:
         poses.append(pose)
         paused.append(is_paused)
         actions.append(action)
-    return score_session(protocol, poses, paused, actions)
+    return score_session(protocol, poses, paused, actions)[0]
 
 
 class _Rate:
@@ -208,6 +211,7 @@ class _Session:
         self.poses: list[PoseFrame] = []
         self.paused: list[bool] = []
         self.actions: list[str | None] = []
+        self.evidence_jpegs: dict[int, bytes] = {}
 
     def warn(self, message: str) -> None:
         _warn(self.warnings, message)
@@ -281,8 +285,9 @@ def _save_session(session: _Session, out_dir: Path, ended_by: str, failure: Base
                      "the session so far is saved")
     if failure is not None and not isinstance(failure, KeyboardInterrupt):
         session.warnings.append(f"stopped by an error: {failure}")
+    scored, poses, angles = score_session(session.scorer, session.poses, session.paused, session.actions)
     result = LiveSessionResult(
-        protocol_result=score_session(session.scorer, session.poses, session.paused, session.actions),
+        protocol_result=scored, poses=poses, angles=angles, evidence_jpegs=session.evidence_jpegs,
         announced_result=session.protocol.result(), frames=len(session.latencies_ms), ended_by=ended_by,
         warnings=session.warnings, duration_s=duration_s, frames_captured=session.source.frames_captured,
         frames_dropped=session.source.frames_dropped, frames_with_person=session.frames_with_person,
@@ -358,8 +363,13 @@ def _probe_setup(session: _Session, state: _LoopState, sample, frame: LiveFrame)
 
 
 def _feed(session: _Session, state: _LoopState, sample, frame: LiveFrame) -> None:
-    """One frame to the protocol; its cues to the speaker and the terminal."""
+    """One frame to the protocol; its cues to the speaker and the terminal; the frame kept (as
+    JPEG) when the protocol is in a state whose frames its trial pictures may show."""
     state.feedback = feedback = session.protocol.update(sample)
+    if feedback.state in session.protocol.evidence_states:
+        ok, encoded = cv2.imencode(".jpg", frame.bgr, [cv2.IMWRITE_JPEG_QUALITY, EVIDENCE_JPEG_QUALITY])
+        if ok:
+            session.evidence_jpegs[frame.frame_index] = encoded.tobytes()
     session.cues.cue(sample.timestamp_s, feedback.cues, feedback.spoken)
     session.terminal.feedback(sample.timestamp_s, feedback)
     if session.cues.text_only:

@@ -18,6 +18,7 @@ from hamflex.camera.checks import startup_report
 from hamflex.errors import NoPersonError
 from hamflex.outputs.files import write_json
 from hamflex.outputs.names import PROTOCOL_FILES
+from hamflex.pipelines.evidence import with_recording_pictures, with_session_pictures
 from hamflex.pipelines.live import run_live_session
 from hamflex.pipelines.offline import AnalysisInterrupted, AnalysisResult, analyze_video
 from hamflex.pipelines.options import LiveOptions, RunOptions
@@ -64,7 +65,7 @@ def _run_recording(path: str, protocol: FrameProtocol, out_dir: Path, options: R
         analysis, failure = interrupted.result, interrupted
     except NoPersonError as error:
         return protocol.result().with_session(source=path, nothing_reason=str(error)), error
-    return score_analysis(analysis, protocol), failure
+    return with_recording_pictures(score_analysis(analysis, protocol), analysis, out_dir), failure
 
 
 def score_analysis(analysis: AnalysisResult, protocol: FrameProtocol) -> Any:
@@ -90,4 +91,4 @@ def _run_camera(camera: str, protocol: FrameProtocol, out_dir: Path, options: Ru
         source=f"camera {camera}", mode="live", frames=session.frames, frames_with_person=session.frames_with_person,
         ended_by=session.ended_by, setup=session.setup, warnings=session.warnings,
     )
-    return result, session.failure
+    return with_session_pictures(result, session, out_dir), session.failure

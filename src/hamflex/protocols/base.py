@@ -127,7 +127,8 @@ class FrameProtocol(Protocol):
 
     ``kind`` names its result file (:data:`hamflex.outputs.names.PROTOCOL_FILES`), ``title``
     the live window, ``setup_posture`` the posture of the start-of-session set-up check (None:
-    no check). ``score_photo`` scores a single still picture; ``switch_side`` and ``restart``
+    no check), ``evidence_states`` the states whose frames a live session keeps for the
+    per-trial pictures. ``score_photo`` scores a single still picture; ``switch_side`` and ``restart``
     serve the live loop's keys (``s`` and ``r``); ``nothing_scored`` is the error to raise (after saving) when a result
     holds nothing to report, else None.
     """
@@ -135,6 +136,7 @@ class FrameProtocol(Protocol):
     kind: str
     title: str
     setup_posture: str | None
+    evidence_states: tuple[str, ...]
 
     def update(self, sample: FrameSample) -> Feedback: ...
 

@@ -336,6 +336,7 @@ class HoldProtocol:
 
     kind = "hold"
     setup_posture = "auto"
+    evidence_states: tuple[str, ...] = ()  # no per-trial pictures
 
     def __init__(
         self,

@@ -26,6 +26,7 @@ class SetupCheckProtocol:
     kind = "setup"
     title = "hamflex check-setup"
     setup_posture = None  # it is the set-up check: no second one at its start
+    evidence_states: tuple[str, ...] = ()
 
     def __init__(self, *, seconds: float | None = None, posture: str = "auto") -> None:
         self.seconds = seconds

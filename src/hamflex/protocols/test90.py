@@ -243,6 +243,7 @@ class Trial:
     orientation_side: str | None = None  # the side named from the body's orientation (with --side)
     knee_extension_deficit_spread_deg: float = float("nan")  # interquartile range over the end position
     spread_note: str = ""  # set when that spread exceeds the test's measurement error (SEM)
+    picture: str | None = None  # the end-position picture beside test90.json (trial_<n>_end.jpg)
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -417,6 +418,7 @@ class Test90Protocol:
     kind = "test90"
     title = "hamflex: 90-90 test"
     setup_posture = "lying"
+    evidence_states = ("hold_thigh", "extend", "hold")  # live: frames kept for the trial pictures
 
     @classmethod
     def from_options(cls, side: str | None = None, trials: int | None = None, sex: str | None = None,
