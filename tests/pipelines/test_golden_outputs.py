@@ -1,5 +1,8 @@
-"""The JSON outputs on the shared clips are those of hamflex 0.1 (tests/golden/, written by the
-0.1 code before the package was reorganised), within 0.1° (0.1 s, 0.1 of any other number).
+"""The JSON outputs on the shared clips stay what they were (tests/golden/), within 0.1° (0.1 s,
+0.1 of any other number): summary.json, hold.json and setup_check.json as hamflex 0.1 wrote them
+before the package was reorganised; test90.json as re-recorded after the 90-90 end position came
+to be scored over its whole still plateau (0.2: dev_test90's trials 13.3° → 15.8°, 27.8° → 28.4°;
+docs/test90.md says why), so that any later change to them is seen.
 
 The short clips go through the command line end to end; the long ones reuse the session's
 cached analyses (``analyzed_clip``) and score them with the same ``score_analysis`` the
@@ -35,14 +38,16 @@ CACHED = {  # golden file → (clip, what to make of its cached analysis)
     "analyze__cam01__summary.json": ("videos/pose2sim_single_person/cam01.mp4", "summary"),
 }
 ADDED = {"hold.json": {"mode", "frames", "frames_with_person"}}
-"""Fields 0.2 adds (hold.json now says how the session was recorded, as test90.json did)."""
+"""Top-level fields 0.2 adds (hold.json now says how the session was recorded, as test90.json did)."""
+ADDED_ANYWHERE = frozenset({"checked_from_s", "checked_to_s"})
+"""Fields 0.2 adds to every set-up report: the time span the checks read."""
 
 
 def differences(expected, actual, where: str = "", added: frozenset[str] = frozenset()) -> list[str]:
     """Where two JSON values differ beyond the tolerance (volatile keys, and ``added`` top-level
     keys that only ``actual`` has, ignored)."""
     if isinstance(expected, dict) and isinstance(actual, dict):
-        keys = (set(expected) | set(actual)) - VOLATILE - (added - set(expected))
+        keys = (set(expected) | set(actual)) - VOLATILE - ((added | ADDED_ANYWHERE) - set(expected))
         return [d for key in sorted(keys) for d in differences(expected.get(key, "<missing>"),
                                                                actual.get(key, "<missing>"), f"{where}.{key}")]
     if isinstance(expected, list) and isinstance(actual, list):
@@ -90,5 +95,8 @@ def test_scored_analyses_match_version_0_1(golden_name, analyzed_clip):
         protocol = Test90Protocol() if what == "test90" else hold_protocol(what)
         produced = json_ready(score_analysis(analysis, protocol).to_dict())
     added = frozenset(ADDED.get(golden_name.rsplit("__", 1)[-1], ()))
-    found = differences(json.loads((GOLDEN / golden_name).read_text()), produced, added=added)
+    expected = json.loads((GOLDEN / golden_name).read_text())
+    for trial in expected.get("trials", []):
+        trial.pop("picture", None)  # the pictures are drawn by the run, after scoring
+    found = differences(expected, produced, added=added)
     assert not found, f"{golden_name}: " + "; ".join(found[:10])
