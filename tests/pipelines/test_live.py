@@ -67,7 +67,8 @@ def test_headless_session_on_a_clip_records_everything_and_replays_identically(s
 
     saved = json.loads((tmp_path / "out" / "live_session.json").read_text())
     assert saved["ended_by"] == "finished" and saved["frames_processed"] == result.frames
-    assert saved["protocol_result"] == pytest.approx(protocol.result())
+    assert saved["announced_result"] == pytest.approx(protocol.result())  # what was said live
+    assert saved["protocol_result"]["updates"] == protocol.updates  # the same frames, scored again
     assert saved["latency_ms_median"] > 0
 
     columns, rows = _read_csv(tmp_path / "rec" / "angles.csv")
@@ -282,3 +283,18 @@ def test_a_recording_played_as_a_camera_gives_the_offline_trials(clip, analyzed_
     assert saved["frames_dropped"] == 0 and saved["frames_processed"] == len(analyzed_clip(clip).poses)
     pictured = [t for t in live.trials if t.picture]  # live keeps the frames of each trial's end position
     assert len(pictured) == len(live.trials) and all((tmp_path / t.picture).is_file() for t in pictured)
+
+
+class _FailsWhenScoredAgain(CountingProtocol):
+    """A protocol whose end-of-session copy breaks: the session is then saved as announced."""
+
+    def __deepcopy__(self, memo):
+        return CountingProtocol(interrupt_at=3)
+
+
+def test_a_session_that_cannot_be_scored_again_is_saved_as_announced(shared_dir, model_path, tmp_path):
+    protocol = _FailsWhenScoredAgain()
+    result = _run(shared_dir, model_path, tmp_path, protocol, realtime=False)
+    assert result.ended_by == "finished" and result.failure is None
+    assert result.protocol_result == protocol.result() and result.protocol_result["updates"] == result.frames
+    assert any("could not be scored again" in w for w in result.warnings)

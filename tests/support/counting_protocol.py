@@ -48,6 +48,11 @@ class CountingProtocol:
         return Feedback(f"state {self.updates // 20}", (f"frames {self.updates}",), cues=cues,
                         finished=self.updates == self.finish_at)
 
+    def __deepcopy__(self, memo) -> CountingProtocol:
+        """The copy a live session scores at its end: the same settings, without the live run's
+        side effects (the probe, the simulated Ctrl-C)."""
+        return CountingProtocol(self.done_at, self.finish_at, title=self.title, setup_posture=self.setup_posture)
+
     def score_photo(self, sample: FrameSample) -> Feedback:
         return self.update(sample)
 

@@ -285,7 +285,11 @@ def _save_session(session: _Session, out_dir: Path, ended_by: str, failure: Base
                      "the session so far is saved")
     if failure is not None and not isinstance(failure, KeyboardInterrupt):
         session.warnings.append(f"stopped by an error: {failure}")
-    scored, poses, angles = score_session(session.scorer, session.poses, session.paused, session.actions)
+    try:
+        scored, poses, angles = score_session(session.scorer, session.poses, session.paused, session.actions)
+    except BaseException as error:  # a second Ctrl-C, or a protocol bug: keep what the session announced
+        session.warn(f"the session could not be scored again ({type(error).__name__}): saved as announced")
+        scored, poses, angles = session.protocol.result(), None, None
     result = LiveSessionResult(
         protocol_result=scored, poses=poses, angles=angles, evidence_jpegs=session.evidence_jpegs,
         announced_result=session.protocol.result(), frames=len(session.latencies_ms), ended_by=ended_by,
