@@ -184,3 +184,13 @@ def test_nobody_in_view_still_writes_hold_json(model_path, tmp_path):
         run_hold("hamstring_supine", video, tmp_path / "out", options=RunOptions(model=model_path))
     saved = json.loads((tmp_path / "out" / "hold.json").read_text())
     assert saved["valid_seconds_total"] == 0 and "no person" in saved["no_valid_reason"]
+
+
+@pytest.mark.parametrize("live", [False, True])
+def test_a_tight_persons_shallow_seated_hold_counts(analyzed_clip, shared_dir, live):
+    # Hip flexion about 97° (the catalog's old fixed 100° floor counted 4.7 s of it).
+    CLIPS.setdefault("dev_hold_seated_tight", "hamstring_seated")
+    truth, result, states = coach(analyzed_clip, shared_dir, "dev_hold_seated_tight", 20.0, live)
+    assert result["valid_seconds_total"] == pytest.approx(truth["valid_seconds"], abs=3.0)
+    assert result["reps_completed"] == truth["reps_completed"]
+    assert counted_fraction(states, (0.0, 4.0)) == 0.0  # sitting upright counts nothing
