@@ -1,4 +1,4 @@
-"""The measuring commands: ``analyze``, ``test90``, ``hold`` and ``check-setup`` (thin: the work
+"""The measuring commands: ``analyze``, ``test90``, ``hold``, ``routine`` and ``check-setup`` (thin: the work
 is the Python API's, see :mod:`hamflex.pipelines.api`)."""
 
 from __future__ import annotations
@@ -206,6 +206,34 @@ def hold(
              run=run_options(model, offline, camera_profile, quiet, verbose),
              live_flags=dict(realtime=realtime, display=display, audio=audio, voice=voice, mirror=mirror, record=record),
              live_notice=f"safety: {SAFETY_ADVICE}")
+
+
+@app.command()
+def routine(
+    plan: Annotated[
+        Optional[Path], typer.Argument(help="A routine plan (TOML [[step]] tables); default: the low-back routine.",
+                                       show_default=False)
+    ] = None,
+    video: Annotated[Optional[Path], typer.Argument(help="A recording of the whole routine (omit with --camera).",
+                                                    show_default=False)] = None,
+    out: OutOption = DEFAULT_OUT,
+    catalog: CatalogOption = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print routine.json on stdout (the summary then goes to stderr).")] = False,
+    camera: CameraOption = None, realtime: RealtimeOption = False, display: DisplayOption = True,
+    audio: AudioOption = True, voice: VoiceOption = False, mirror: MirrorOption = False, record: RecordOption = None,
+    camera_profile: CameraProfileOption = None,
+    model: ModelOption = None, offline: OfflineOption = False, quiet: QuietOption = False,
+    verbose: VerboseOption = False,
+) -> None:
+    """A guided routine: the plan's stretches one after another (live: announced, `n` skips a step);
+    a recording of a whole routine is scored step by step. Writes OUT/routine.json."""
+    from hamflex.protocols.routine import RoutineProtocol, load_plan
+
+    if plan is not None and video is None and plan.suffix.lower() != ".toml":
+        plan, video = None, plan  # `hamflex routine VIDEO`: the default plan
+    _measure(lambda: RoutineProtocol(load_plan(plan, catalog)), video, camera, out, person=None, db=None,
+             verbose=verbose, as_json=json_output, run=run_options(model, offline, camera_profile, quiet, verbose),
+             live_flags=dict(realtime=realtime, display=display, audio=audio, voice=voice, mirror=mirror, record=record))
 
 
 PostureChoice = Enum("PostureChoice", {name: name for name in ("standing", "seated", "lying", "auto")}, type=str)

@@ -19,6 +19,7 @@ from hamflex.pipelines.run import result_path, run_protocol
 from hamflex.protocols.catalog import Stretch, load_catalog, lookup_stretch
 from hamflex.protocols.hold import HoldProtocol, HoldResult
 from hamflex.protocols.norms import load_norms
+from hamflex.protocols.routine import RoutineProtocol, RoutineResult, load_plan
 from hamflex.protocols.setup_check import LIVE_CHECK_S, SetupCheckProtocol
 from hamflex.protocols.test90 import Test90Protocol, Test90Result
 
@@ -55,6 +56,14 @@ def run_hold(stretch: str | Stretch, source: str | Path, out_dir: str | Path, *,
     """
     protocol = hold_protocol(stretch, side=side, hold_s=hold_s, reps=reps, catalog=catalog)
     return run_protocol(source, protocol, out_dir, options=options, live=live)
+
+
+def run_routine(plan: str | Path | None, source: str | Path, out_dir: str | Path, *, catalog: str | Path | None = None,
+                options: RunOptions = RunOptions(), live: LiveOptions | None = None) -> RoutineResult:
+    """A guided routine (``plan`` a TOML file; None: the packaged low-back routine), its steps in
+    order; writes ``out_dir/routine.json`` (every step so far, however the run ends). Raises
+    NothingToScoreError (after saving) when no step counted a valid second."""
+    return run_protocol(source, RoutineProtocol(load_plan(plan, catalog)), out_dir, options=options, live=live)
 
 
 def check_setup(source: str | Path, out_dir: str | Path, *, seconds: float | None = None, posture: str = "auto",
