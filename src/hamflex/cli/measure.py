@@ -114,7 +114,7 @@ def _print_result(result, as_json: bool, warnings: bool) -> None:
 
 def _measure(make_protocol: Callable, recording: Path | None, camera: str | None, out: Path, *, person: str | None,
              db: Path | None, verbose: bool, as_json: bool, run, live_flags: dict, live_notice: str = "") -> None:
-    """What test90 and hold share: run the protocol on the recording or camera, print the result,
+    """What test90, hold and routine share: run the protocol on the recording or camera, print the result,
     record it in the history (Ctrl-C included) and exit 6 when the camera was lost."""
     from hamflex.pipelines.run import result_path, run_protocol
 
@@ -221,7 +221,7 @@ def routine(
     json_output: Annotated[bool, typer.Option("--json", help="Print routine.json on stdout (the summary then goes to stderr).")] = False,
     camera: CameraOption = None, realtime: RealtimeOption = False, display: DisplayOption = True,
     audio: AudioOption = True, voice: VoiceOption = False, mirror: MirrorOption = False, record: RecordOption = None,
-    camera_profile: CameraProfileOption = None,
+    camera_profile: CameraProfileOption = None, person: PersonOption = None, db: DbOption = None,
     model: ModelOption = None, offline: OfflineOption = False, quiet: QuietOption = False,
     verbose: VerboseOption = False,
 ) -> None:
@@ -231,7 +231,7 @@ def routine(
 
     if plan is not None and video is None and plan.suffix.lower() != ".toml":
         plan, video = None, plan  # `hamflex routine VIDEO`: the default plan
-    _measure(lambda: RoutineProtocol(load_plan(plan, catalog)), video, camera, out, person=None, db=None,
+    _measure(lambda: RoutineProtocol(load_plan(plan, catalog)), video, camera, out, person=person, db=db,
              verbose=verbose, as_json=json_output, run=run_options(model, offline, camera_profile, quiet, verbose),
              live_flags=dict(realtime=realtime, display=display, audio=audio, voice=voice, mirror=mirror, record=record))
 

@@ -52,12 +52,25 @@ class RoutineStep:
 
 
 @dataclass(frozen=True)
+class RoutineSchedule:
+    """How often the plan is meant to be done: sessions on a stretching day, and after how many
+    stretching days in a row a rest day is due (None: no rest day asked for)."""
+
+    sessions_per_day: tuple[int, int] = (1, 2)
+    rest_day_after: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"sessions_per_day": list(self.sessions_per_day), "rest_day_after": self.rest_day_after}
+
+
+@dataclass(frozen=True)
 class RoutinePlan:
-    """A routine: its title, the warm-up reminder said first, and its steps in order."""
+    """A routine: its title, the warm-up reminder said first, its steps in order, its schedule."""
 
     title: str
     warm_up: str
     steps: tuple[RoutineStep, ...]
+    schedule: RoutineSchedule = RoutineSchedule()
 
 
 def _parse_step(raw: Any, number: int, catalog: dict[str, Stretch], where: str) -> RoutineStep:
@@ -86,6 +99,19 @@ def _parse_step(raw: Any, number: int, catalog: dict[str, Stretch], where: str) 
     return RoutineStep(stretch, side, None if hold_s is None else float(hold_s), reps)
 
 
+def _parse_schedule(raw: Any, where: str) -> RoutineSchedule:
+    if not isinstance(raw, dict):
+        raise PlanError(f"{where}: [schedule] must be a table")
+    per_day = raw.get("sessions_per_day", list(RoutineSchedule.sessions_per_day))
+    rest = raw.get("rest_day_after")
+    if not (isinstance(per_day, list) and len(per_day) == 2 and all(isinstance(n, int) for n in per_day)
+            and 1 <= per_day[0] <= per_day[1]):
+        raise PlanError(f"{where}: schedule.sessions_per_day must be [fewest, most], e.g. [1, 2]")
+    if rest is not None and not (isinstance(rest, int) and rest >= 1):
+        raise PlanError(f"{where}: schedule.rest_day_after must be a whole number >= 1")
+    return RoutineSchedule((per_day[0], per_day[1]), rest)
+
+
 def parse_plan(data: dict, catalog: dict[str, Stretch], where: str = "plan") -> RoutinePlan:
     """A plan from its parsed TOML; :class:`PlanError` naming the step and field when malformed."""
     steps = data.get("step", [])
@@ -95,6 +121,7 @@ def parse_plan(data: dict, catalog: dict[str, Stretch], where: str = "plan") -> 
         title=str(data.get("title", "Stretching routine")),
         warm_up=str(data.get("warm_up", SAFETY_ADVICE)),
         steps=tuple(_parse_step(raw, i, catalog, where) for i, raw in enumerate(steps, start=1)),
+        schedule=_parse_schedule(data.get("schedule", {}), where),
     )
 
 
@@ -148,6 +175,7 @@ class RoutineResult(SessionFields):
 
     schema_version: int = ROUTINE_SCHEMA_VERSION
     title: str = ""
+    schedule: dict[str, Any] = field(default_factory=dict)  # the plan's RoutineSchedule, for the history
     steps: list[StepResult] = field(default_factory=list)
     steps_done: int = 0
     valid_seconds_total: float = 0.0
@@ -271,7 +299,7 @@ class RoutineProtocol:
                  for step, hold, status in zip(self.plan.steps, self._holds, self._status)]
         total = round(sum(step.valid_seconds_total for step in steps), 2)
         return RoutineResult(
-            title=self.plan.title, steps=steps, steps_done=sum(step.status == "done" for step in steps),
+            title=self.plan.title, schedule=self.plan.schedule.to_dict(), steps=steps, steps_done=sum(step.status == "done" for step in steps),
             valid_seconds_total=total, finished=self._index >= len(self.plan.steps),
             no_valid_reason=None if total > 0 else "no step of the routine counted a valid second",
         )
