@@ -46,3 +46,17 @@ def test_stretching_through_the_plans_rest_day_is_warned(tmp_path):
     shown = CliRunner().invoke(app, ["history", "--db", str(db)])
     assert shown.exit_code == 0, shown.output
     assert "Anna stretched through the routine's rest day on 04 Mar" in " ".join(shown.stdout.split())
+
+
+def test_the_usual_depth_is_the_median_of_the_last_hold_sessions_reps():
+    from hamflex.history.store import Session
+    from hamflex.history.trends import usual_depth_deg
+
+    def hold(day: int, stretch: str, depths: list) -> Session:
+        reps = [{"stretch_angle_deg": depth} for depth in depths]
+        return Session(day, "hold", "Anna", datetime(2026, 3, day, 9).astimezone(), "x", {"stretch": stretch, "reps": reps})
+
+    sessions = [hold(1, "hamstring_seated", [90.0]), hold(2, "hamstring_seated", [100.0, 102.0]),
+                hold(3, "hamstring_supine", [70.0]), hold(4, "hamstring_seated", [104.0, None])]
+    assert usual_depth_deg(sessions, "hamstring_seated", last=2) == 102.0
+    assert usual_depth_deg(sessions, "glute_figure4") is None

@@ -79,3 +79,14 @@ def test_depth_tracker_keeps_the_deepest_steady_plateau():
         tracker.observe("right", i / 30.0, 100.0 + 3.0 * (i - 60), steady=True)
     assert tracker.deepest_deg["right"] == pytest.approx(100.0, abs=3.0)
     assert tracker.floor_deg("right") == pytest.approx(95.0, abs=3.0) and not tracker.known("left")
+
+
+def test_a_start_depth_from_the_history_stands_in_until_the_first_plateau():
+    t, hip = seated_profile(97.0, 20.0)
+    alone = run_seated(hip, t).valid_seconds_total
+    # The usual depth known: the lean in counts only near it, as it would after a plateau.
+    assert run_seated(hip, t, start_depth_deg=97.0).valid_seconds_total == pytest.approx(alone, abs=0.5)
+    # A stiffer day than usual still counts, once its own plateau replaces the estimate.
+    stiffer = run_seated(hip, t, start_depth_deg=115.0)
+    assert stiffer.valid_seconds_total == pytest.approx(20.0, abs=3.0)
+    assert stiffer.reps[0].stretch_angle_deg == pytest.approx(97.0, abs=1.0)

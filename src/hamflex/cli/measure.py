@@ -200,7 +200,14 @@ def hold(
     from hamflex.protocols.hold import SAFETY_ADVICE
 
     def protocol():
-        return hold_protocol(stretch, side=side.value if side else None, hold_s=hold_s, reps=reps, catalog=catalog)
+        start_depth_deg = None
+        if person is not None:  # the person's usual depth from their history, as a start
+            from hamflex.history.store import list_sessions
+            from hamflex.history.trends import usual_depth_deg
+
+            start_depth_deg = usual_depth_deg(list_sessions(person, "hold", db), stretch)
+        return hold_protocol(stretch, side=side.value if side else None, hold_s=hold_s, reps=reps, catalog=catalog,
+                             start_depth_deg=start_depth_deg)
 
     _measure(protocol, video, camera, out, person=person, db=db, verbose=verbose, as_json=json_output,
              run=run_options(model, offline, camera_profile, quiet, verbose),

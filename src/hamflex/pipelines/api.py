@@ -39,11 +39,13 @@ def run_test90(source: str | Path, out_dir: str | Path, *, side: str | None = No
 
 
 def hold_protocol(stretch: str | Stretch, *, side: str | None = None, hold_s: float | None = None,
-                  reps: int | None = None, catalog: str | Path | None = None) -> HoldProtocol:
+                  reps: int | None = None, catalog: str | Path | None = None,
+                  start_depth_deg: float | None = None) -> HoldProtocol:
     """The hold protocol of a catalog stretch (by name, from the packaged catalog plus ``catalog``
-    or $HAMFLEX_CATALOG); ``hold_s``/``reps`` None take the stretch's own."""
+    or $HAMFLEX_CATALOG); ``hold_s``/``reps`` None take the stretch's own; ``start_depth_deg``
+    the person's usual depth (``history.trends.usual_depth_deg``), if known."""
     entry = lookup_stretch(stretch, load_catalog(catalog)) if isinstance(stretch, str) else stretch
-    return HoldProtocol(entry, side=side, hold_s=hold_s, reps=reps)
+    return HoldProtocol(entry, side=side, hold_s=hold_s, reps=reps, start_depth_deg=start_depth_deg)
 
 
 def run_hold(stretch: str | Stretch, source: str | Path, out_dir: str | Path, *, side: str | None = None,

@@ -114,21 +114,25 @@ class DepthTracker:
     ``plateau_s`` whose angles stay within ``spread_deg``; its median is its depth. The depth
     check then passes only within ``tolerance_deg`` of the deepest plateau so far (nothing
     before the first one), so a tight person's shallow but steady hold counts and a brief
-    slump out of their range does not.
+    slump out of their range does not. ``start_deg`` (the depth of the person's last sessions)
+    stands in until this session's first plateau, which then replaces it (a stiffer day counts).
     """
 
-    def __init__(self, tolerance_deg: float, plateau_s: float, spread_deg: float) -> None:
+    def __init__(self, tolerance_deg: float, plateau_s: float, spread_deg: float,
+                 start_deg: float | None = None) -> None:
         self.tolerance_deg, self.plateau_s, self.spread_deg = tolerance_deg, plateau_s, spread_deg
+        self.start_deg = start_deg
         self.deepest_deg: dict[str | None, float] = {}
         self._run: deque[tuple[float, float]] = deque()
 
     def known(self, key: str | None) -> bool:
-        """Whether a steady depth was reached for ``key``."""
-        return key in self.deepest_deg
+        """Whether a depth is known for ``key``: a plateau reached, or the start estimate."""
+        return key in self.deepest_deg or self.start_deg is not None
 
     def floor_deg(self, key: str | None) -> float:
         """The lowest stretch angle that counts for ``key`` (a side), -inf before any plateau."""
-        return self.deepest_deg.get(key, -math.inf) - self.tolerance_deg
+        start = -math.inf if self.start_deg is None else self.start_deg
+        return self.deepest_deg.get(key, start) - self.tolerance_deg
 
     def observe(self, key: str | None, timestamp_s: float, angle_deg: float, steady: bool) -> None:
         """One frame's stretch angle; a steady run long enough is a plateau."""
@@ -390,6 +394,7 @@ class HoldProtocol:
         reps: int | None = None,
         settings: HoldSettings | None = None,
         min_visibility: float = DEFAULT_MIN_VISIBILITY,
+        start_depth_deg: float | None = None,
     ) -> None:
         if side is not None and side not in SIDE_CHOICES:
             raise ValueError(f"side must be one of {SIDE_CHOICES} or None, got {side!r}")
@@ -414,6 +419,7 @@ class HoldProtocol:
         # The depth check: the first check of the stretch angle with a floor (its min).
         depth = [c for c in stretch.checks if c.name in release_checks and c.min is not None]
         self._depth_check = depth[0] if depth else None
+        self.start_depth_deg = start_depth_deg  # the person's usual depth, from the history
         self.restart()
 
     # --- FrameProtocol ---------------------------------------------------------------------
@@ -423,7 +429,7 @@ class HoldProtocol:
         self._checks = {c.name: HysteresisCheck(c) for c in self.stretch.checks}
         self._bounce = BounceDetector(self.settings)
         self._depth = DepthTracker(self.stretch.stretch_angle.tolerance_deg, self.settings.min_streak_s,
-                                   self.settings.plateau_spread_deg)
+                                   self.settings.plateau_spread_deg, self.start_depth_deg)
         self._tested_leg: str | None = None
         self._side_index = 0
         self.reps: list[Rep] = []
