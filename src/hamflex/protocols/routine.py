@@ -278,8 +278,8 @@ class RoutineProtocol:
             if holding:  # in the current stretch: nothing of the next one yet
                 self._next.restart()
             self._next.update(sample)
-        if current.finished:
-            self._advance("done")
+        if current.finished:  # the next step keeps what its lookahead saw since the release
+            self._advance("done", started=self._next)
         elif not holding and self._next is not None and self._next.reps and self._next.reps[-1].valid_s >= self.switch_s:
             self._advance("partial", started=self._next)
         spoken = (*self._announce, *feedback.spoken)
