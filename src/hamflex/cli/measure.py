@@ -218,7 +218,7 @@ def hold(
 @app.command()
 def routine(
     plan: Annotated[
-        Optional[Path], typer.Argument(help="A routine plan (TOML [[step]] tables); default: the low-back routine.",
+        Optional[Path], typer.Argument(help="A routine plan (a TOML file of steps, see docs/stretches.md); default: the low-back routine.",
                                        show_default=False)
     ] = None,
     video: Annotated[Optional[Path], typer.Argument(help="A recording of the whole routine (omit with --camera).",
