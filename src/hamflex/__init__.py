@@ -36,12 +36,13 @@ from hamflex.errors import (  # noqa: E402
 # Public name → the module that defines it; imported on first use, so ``hamflex --version`` stays instant.
 _LAZY = {
     "analyze_video": "hamflex.pipelines.offline", "AnalysisResult": "hamflex.pipelines.offline",
-    "run_test90": "hamflex.pipelines.api", "run_hold": "hamflex.pipelines.api", "check_setup": "hamflex.pipelines.api",
+    "run_test90": "hamflex.pipelines.api", "run_hold": "hamflex.pipelines.api", "run_routine": "hamflex.pipelines.api",
+    "check_setup": "hamflex.pipelines.api",
     "run_protocol": "hamflex.pipelines.run",
     "RunOptions": "hamflex.pipelines.options", "LiveOptions": "hamflex.pipelines.options",
     "calibrate_camera": "hamflex.camera.calibrate", "CameraProfile": "hamflex.camera.profile",
     "Test90Result": "hamflex.protocols.test90", "Trial": "hamflex.protocols.test90",
-    "HoldResult": "hamflex.protocols.hold", "SetupReport": "hamflex.camera.checks",
+    "HoldResult": "hamflex.protocols.hold", "RoutineResult": "hamflex.protocols.routine", "SetupReport": "hamflex.camera.checks",
     "load_catalog": "hamflex.protocols.catalog", "load_norms": "hamflex.protocols.norms",
 }
 

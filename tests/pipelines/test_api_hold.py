@@ -23,6 +23,7 @@ CLIPS = {
     "dev_hold_supine": "hamstring_supine",
     "dev_hold_seated": "hamstring_seated",
 }
+STRETCH_OF = {**CLIPS, "dev_hold_seated_tight": "hamstring_seated"}  # a tight person: one 26 s hold
 
 
 def live_like(samples):
@@ -36,7 +37,7 @@ def coach(analyzed_clip, shared_dir, clip: str, hold_s: float, live: bool = Fals
     """Run the protocol over a cached analysis; returns (truth, result, per-frame (t, state))."""
     truth = json.loads((shared_dir / "synthetic" / f"{clip}_truth.json").read_text())
     analysis = analyzed_clip(f"synthetic/{clip}.mp4")
-    protocol = HoldProtocol(get_stretch(CLIPS[clip]), hold_s=hold_s)
+    protocol = HoldProtocol(get_stretch(STRETCH_OF[clip]), hold_s=hold_s)
     samples = samples_from_series(analysis.angles, analysis.poses, smoothed=not live)
     states = [(s.timestamp_s, protocol.update(s).state) for s in (live_like(samples) if live else samples)]
     return truth, protocol.result().to_dict(), states
@@ -184,3 +185,12 @@ def test_nobody_in_view_still_writes_hold_json(model_path, tmp_path):
         run_hold("hamstring_supine", video, tmp_path / "out", options=RunOptions(model=model_path))
     saved = json.loads((tmp_path / "out" / "hold.json").read_text())
     assert saved["valid_seconds_total"] == 0 and "no person" in saved["no_valid_reason"]
+
+
+@pytest.mark.parametrize("live", [False, True])
+def test_a_tight_persons_shallow_seated_hold_counts(analyzed_clip, shared_dir, live):
+    # Hip flexion about 97° (the catalog's old fixed 100° floor counted 4.7 s of it).
+    truth, result, states = coach(analyzed_clip, shared_dir, "dev_hold_seated_tight", 20.0, live)
+    assert result["valid_seconds_total"] == pytest.approx(truth["valid_seconds"], abs=3.0)
+    assert result["reps_completed"] == truth["reps_completed"]
+    assert counted_fraction(states, (0.0, 4.0)) == 0.0  # sitting upright counts nothing

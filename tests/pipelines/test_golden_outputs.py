@@ -37,23 +37,24 @@ CACHED = {  # golden file → (clip, what to make of its cached analysis)
     "analyze__sports2d_demo__summary.json": ("videos/sports2d_demo.mp4", "summary"),
     "analyze__cam01__summary.json": ("videos/pose2sim_single_person/cam01.mp4", "summary"),
 }
-ADDED = {"hold.json": {"mode", "frames", "frames_with_person"}}
-"""Top-level fields 0.2 adds (hold.json now says how the session was recorded, as test90.json did)."""
+ADDED = {"hold.json": {"mode", "frames", "frames_with_person", "stretch_angle_deg", "plateau_spread_deg"}}
+"""Fields 0.2 adds (hold.json now says how the session was recorded, as test90.json did; each
+rep its depth, the settings the depth tracker's plateau spread), at any level."""
 ADDED_ANYWHERE = frozenset({"checked_from_s", "checked_to_s"})
 """Fields 0.2 adds to every set-up report: the time span the checks read."""
 
 
 def differences(expected, actual, where: str = "", added: frozenset[str] = frozenset()) -> list[str]:
-    """Where two JSON values differ beyond the tolerance (volatile keys, and ``added`` top-level
-    keys that only ``actual`` has, ignored)."""
+    """Where two JSON values differ beyond the tolerance (volatile keys, and ``added`` keys that
+    only ``actual`` has, ignored)."""
     if isinstance(expected, dict) and isinstance(actual, dict):
         keys = (set(expected) | set(actual)) - VOLATILE - ((added | ADDED_ANYWHERE) - set(expected))
         return [d for key in sorted(keys) for d in differences(expected.get(key, "<missing>"),
-                                                               actual.get(key, "<missing>"), f"{where}.{key}")]
+                                                               actual.get(key, "<missing>"), f"{where}.{key}", added)]
     if isinstance(expected, list) and isinstance(actual, list):
         if len(expected) != len(actual):
             return [f"{where}: {len(expected)} items, now {len(actual)}"]
-        return [d for i, (e, a) in enumerate(zip(expected, actual)) for d in differences(e, a, f"{where}[{i}]")]
+        return [d for i, (e, a) in enumerate(zip(expected, actual)) for d in differences(e, a, f"{where}[{i}]", added)]
     numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (expected, actual))
     if numbers and math.isclose(expected, actual, abs_tol=TOLERANCE):
         return []

@@ -45,8 +45,9 @@ def test_catalog_has_the_issue_stretches_by_group():
     for stretch in CATALOG.values():
         groups.setdefault(stretch.group, set()).add(stretch.name)
     assert groups == {
-        "hamstring": {"hamstring_supine", "hamstring_standing", "hamstring_seated"},
-        "glute": {"glute_seated_cross", "glute_figure4"},
+        "hamstring": {"hamstring_supine", "hamstring_supine_bent_knee", "hamstring_standing", "hamstring_seated",
+                      "hamstring_long_sit"},
+        "glute": {"glute_seated_cross", "glute_kneeling_cross", "glute_figure4"},
         "piriformis": {"piriformis_knee_to_shoulder", "piriformis_cross_ankle"},
     }
     for stretch in CATALOG.values():
@@ -197,3 +198,21 @@ def test_stretches_command_lists_the_catalog():
         assert name in result.output
         for check in stretch.checks:
             assert check.cue in result.output
+
+
+@pytest.mark.parametrize(("name", "tested_side"), [("hamstring_supine_bent_knee", "right"),
+                                                  ("hamstring_long_sit", "left"), ("glute_kneeling_cross", "right")])
+def test_the_variants_count_a_steady_hold_and_not_the_way_in(name, tested_side):
+    # 3 s with the depth check failing, then 21 s held still: about 21 valid seconds.
+    t = np.arange(int(24 * 30)) / 30.0
+    depth_check = next(check for check in CATALOG[name].checks if check.column == "hip_flexion_deg"
+                       and check.role == "tested")
+    fault = STRETCH_POSES[name]["faults"][depth_check.name]
+    correct = STRETCH_POSES[name]["correct"]
+    changes = {key: np.where(t < 3.0, fault[key], correct[key]) for key in fault}
+    protocol = HoldProtocol(CATALOG[name])
+    for sample in samples(correct_pose(name, tested_side=tested_side, **changes), t):
+        protocol.update(sample)
+    result = protocol.result()
+    assert result.valid_seconds_total == pytest.approx(21.0, abs=2.0)
+    assert result.reps_completed == 0 and result.reps[0].stretch_angle_deg == pytest.approx(correct["hip"], abs=2.0)

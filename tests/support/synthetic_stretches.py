@@ -36,6 +36,16 @@ STRETCH_POSES: dict[str, dict[str, dict]] = {
             "other_knee_straight": dict(other_knee=40.0),
         },
     },
+    "hamstring_supine_bent_knee": {
+        "correct": dict(hip=70.0, knee=5.0, other_hip=50.0, other_knee=95.0, trunk=SUPINE),
+        "faults": {
+            "lying": dict(trunk=SUPINE - 50.0),
+            "leg_raised": dict(hip=30.0),
+            "knee_straight": dict(knee=35.0),
+            "other_knee_bent": dict(other_hip=10.0, other_knee=10.0),
+            "other_foot_down": dict(other_hip=95.0),
+        },
+    },
     "hamstring_standing": {
         "correct": dict(hip=90.0, knee=5.0, other_hip=30.0, other_knee=5.0, trunk=UPRIGHT - 30.0),
         "faults": {
@@ -54,6 +64,15 @@ STRETCH_POSES: dict[str, dict[str, dict]] = {
             "legs_on_floor": dict(hip=155.0, other_hip=155.0),
         },
     },
+    "hamstring_long_sit": {
+        "correct": dict(hip=105.0, knee=5.0, other_hip=130.0, other_knee=120.0, trunk=UPRIGHT - 15.0),
+        "faults": {
+            "bent_forward": dict(hip=88.0, other_hip=110.0, trunk=UPRIGHT + 2.0),
+            "knee_straight": dict(knee=35.0),
+            "leg_on_floor": dict(hip=140.0, trunk=UPRIGHT - 15.0),
+            "other_knee_bent": dict(other_knee=30.0),
+        },
+    },
     "glute_seated_cross": {
         "correct": dict(hip=135.0, other_hip=90.0, other_knee=0.0, trunk=UPRIGHT, crossed=True),
         "faults": {
@@ -62,6 +81,16 @@ STRETCH_POSES: dict[str, dict[str, dict]] = {
             "knee_bent": dict(knee=20.0, crossed=False),
             "foot_beside_knee": dict(ankle_back_m=0.35),
             "other_leg_straight": dict(other_knee=45.0),
+        },
+    },
+    "glute_kneeling_cross": {
+        "correct": dict(hip=130.0, knee=110.0, other_hip=90.0, other_knee=150.0, trunk=UPRIGHT),
+        "faults": {
+            "sitting_tall": dict(trunk=UPRIGHT + 40.0, other_hip=50.0),
+            "knee_hugged": dict(hip=100.0),
+            "knee_bent": dict(knee=40.0),
+            "other_leg_folded": dict(other_knee=80.0),
+            "folded_thigh_down": dict(other_hip=50.0),
         },
     },
     "glute_figure4": {

@@ -1,4 +1,4 @@
-"""The measuring commands: ``analyze``, ``test90``, ``hold`` and ``check-setup`` (thin: the work
+"""The measuring commands: ``analyze``, ``test90``, ``hold``, ``routine`` and ``check-setup`` (thin: the work
 is the Python API's, see :mod:`hamflex.pipelines.api`)."""
 
 from __future__ import annotations
@@ -114,7 +114,7 @@ def _print_result(result, as_json: bool, warnings: bool) -> None:
 
 def _measure(make_protocol: Callable, recording: Path | None, camera: str | None, out: Path, *, person: str | None,
              db: Path | None, verbose: bool, as_json: bool, run, live_flags: dict, live_notice: str = "") -> None:
-    """What test90 and hold share: run the protocol on the recording or camera, print the result,
+    """What test90, hold and routine share: run the protocol on the recording or camera, print the result,
     record it in the history (Ctrl-C included) and exit 6 when the camera was lost."""
     from hamflex.pipelines.run import result_path, run_protocol
 
@@ -200,12 +200,47 @@ def hold(
     from hamflex.protocols.hold import SAFETY_ADVICE
 
     def protocol():
-        return hold_protocol(stretch, side=side.value if side else None, hold_s=hold_s, reps=reps, catalog=catalog)
+        start_depth_deg = None
+        if person is not None:  # the person's usual depth from their history, as a start
+            from hamflex.history.store import list_sessions
+            from hamflex.history.trends import usual_depth_deg
+
+            start_depth_deg = usual_depth_deg(list_sessions(person, "hold", db), stretch)
+        return hold_protocol(stretch, side=side.value if side else None, hold_s=hold_s, reps=reps, catalog=catalog,
+                             start_depth_deg=start_depth_deg)
 
     _measure(protocol, video, camera, out, person=person, db=db, verbose=verbose, as_json=json_output,
              run=run_options(model, offline, camera_profile, quiet, verbose),
              live_flags=dict(realtime=realtime, display=display, audio=audio, voice=voice, mirror=mirror, record=record),
              live_notice=f"safety: {SAFETY_ADVICE}")
+
+
+@app.command()
+def routine(
+    plan: Annotated[
+        Optional[Path], typer.Argument(help="A routine plan (a TOML file of steps, see docs/stretches.md); default: the low-back routine.",
+                                       show_default=False)
+    ] = None,
+    video: Annotated[Optional[Path], typer.Argument(help="A recording of the whole routine (omit with --camera).",
+                                                    show_default=False)] = None,
+    out: OutOption = DEFAULT_OUT,
+    catalog: CatalogOption = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print routine.json on stdout (the summary then goes to stderr).")] = False,
+    camera: CameraOption = None, realtime: RealtimeOption = False, display: DisplayOption = True,
+    audio: AudioOption = True, voice: VoiceOption = False, mirror: MirrorOption = False, record: RecordOption = None,
+    camera_profile: CameraProfileOption = None, person: PersonOption = None, db: DbOption = None,
+    model: ModelOption = None, offline: OfflineOption = False, quiet: QuietOption = False,
+    verbose: VerboseOption = False,
+) -> None:
+    """A guided routine: the plan's stretches one after another (live: announced, `n` skips a step);
+    a recording of a whole routine is scored step by step. Writes OUT/routine.json."""
+    from hamflex.protocols.routine import RoutineProtocol, load_plan
+
+    if plan is not None and video is None and plan.suffix.lower() != ".toml":
+        plan, video = None, plan  # `hamflex routine VIDEO`: the default plan
+    _measure(lambda: RoutineProtocol(load_plan(plan, catalog)), video, camera, out, person=person, db=db,
+             verbose=verbose, as_json=json_output, run=run_options(model, offline, camera_profile, quiet, verbose),
+             live_flags=dict(realtime=realtime, display=display, audio=audio, voice=voice, mirror=mirror, record=record))
 
 
 PostureChoice = Enum("PostureChoice", {name: name for name in ("standing", "seated", "lying", "auto")}, type=str)

@@ -7,6 +7,7 @@ import math
 from hamflex.camera.checks import SetupReport
 from hamflex.protocols.catalog import Stretch
 from hamflex.protocols.hold import HoldResult
+from hamflex.protocols.routine import RoutineResult
 from hamflex.protocols.test90 import SideSummary, Test90Result
 
 
@@ -62,8 +63,20 @@ def format_hold(result: HoldResult) -> str:
         ) or "none"
         rest = "" if rep.rest_before_s is None else f", after {rep.rest_before_s:.0f} s rest"
         status = "done" if rep.completed else "incomplete"
-        lines.append(f"  rep {number} ({rep.side or 'side unknown'}): {rep.valid_s:.1f} of {rep.total_s:.1f} s valid, "
+        depth = "" if rep.stretch_angle_deg is None else f" at {rep.stretch_angle_deg:.0f}°"
+        lines.append(f"  rep {number} ({rep.side or 'side unknown'}): {rep.valid_s:.1f} of {rep.total_s:.1f} s valid{depth}, "
                      f"{status}, bounces {rep.bounces}, faults: {faults}{rest}")
+    return "\n".join(lines)
+
+
+def format_routine(result: RoutineResult) -> str:
+    """The routine's totals, then one line per step."""
+    lines = [f"{result.title}: {result.steps_done}/{len(result.steps)} steps done, "
+             f"{result.valid_seconds_total:.1f} valid seconds"]
+    for number, step in enumerate(result.steps, start=1):
+        window = "" if step.start_s is None else f", {step.start_s:.0f}-{step.end_s:.0f} s"
+        lines.append(f"  step {number} {step.stretch} ({step.side}): {step.status}, {step.reps_completed}/"
+                     f"{step.reps_target} reps, {step.valid_seconds_total:.1f} valid seconds{window}")
     return "\n".join(lines)
 
 
@@ -89,14 +102,19 @@ def format_catalog(stretches: dict[str, Stretch], details: bool = False) -> str:
         if details:
             lines.append(f"    {stretch.description}")
             lines.append(f"    hold {stretch.hold_s:g} s x {stretch.reps} reps, camera: {stretch.view} view")
+            angle = stretch.stretch_angle
             for check in stretch.checks:
                 who = "body" if check.role == "body" else f"{check.role} leg"
-                lines.append(f"    - {check.name}: {who} {check.column} {check.range_text} (else: \"{check.cue}\")")
+                own = (f" floor, and within {angle.tolerance_deg:g}° of your deepest steady position"
+                       if (check.column, check.role) == (angle.column, angle.role) else "")
+                lines.append(f"    - {check.name}: {who} {check.column} {check.range_text}{own} (else: \"{check.cue}\")")
     return "\n".join(lines)
 
 
-def format_result(result: Test90Result | HoldResult | SetupReport) -> str:
+def format_result(result: Test90Result | HoldResult | RoutineResult | SetupReport) -> str:
     """The summary of any protocol's result."""
     if isinstance(result, Test90Result):
         return format_test90(result)
+    if isinstance(result, RoutineResult):
+        return format_routine(result)
     return format_hold(result) if isinstance(result, HoldResult) else format_setup(result)

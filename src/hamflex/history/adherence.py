@@ -11,6 +11,7 @@ from hamflex.history.store import Session
 from hamflex.protocols.catalog import catalog_defaults
 
 ADVISED_SESSIONS_PER_DAY = (1, 2)
+STRETCH_KINDS = ("hold", "routine")  # the session kinds that are stretching
 ADVISED_REPS = int(catalog_defaults()["reps"])  # the catalog's default reps per stretch
 
 
@@ -95,7 +96,7 @@ def stretching_adherence(sessions: Iterable[Session], today: date | None = None,
     if weeks < 1:
         raise ValueError("weeks must be at least 1")
     today = today or datetime.now().astimezone().date()
-    holds = [s for s in sessions if s.kind == "hold"]
+    holds = [s for s in sessions if s.kind in STRETCH_KINDS]
     per_day: dict[date, int] = {}
     for session in holds:
         day = _local_day(session.recorded_at)
@@ -124,3 +125,17 @@ def stretching_adherence(sessions: Iterable[Session], today: date | None = None,
     return Adherence(days=days, sessions=len(in_window), full_sessions=full)
 
 
+
+
+def rest_days_stretched_through(sessions: Iterable[Session]) -> list[date]:
+    """Days a routine was done although its plan's schedule called for a rest day: after
+    ``rest_day_after`` stretching days in a row (any stretch session counts as stretching)."""
+    stretched = {_local_day(s.recorded_at) for s in sessions if s.kind in STRETCH_KINDS}
+    through = []
+    for session in sessions:
+        rest_after = (session.result.get("schedule") or {}).get("rest_day_after") if session.kind == "routine" else None
+        day = _local_day(session.recorded_at)
+        if rest_after and day not in through and all(day - timedelta(days=i) in stretched
+                                                     for i in range(1, rest_after + 1)):
+            through.append(day)
+    return sorted(through)

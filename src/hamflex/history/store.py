@@ -32,7 +32,7 @@ from hamflex.core.landmarks import SIDES
 from hamflex.outputs.files import json_ready
 
 DB_ENV_VAR = "HAMFLEX_DB"
-KINDS = ("test90", "hold")
+KINDS = ("test90", "hold", "routine")
 BUSY_TIMEOUT_S = 30.0
 WAL_RETRY_S = 0.01
 
@@ -86,9 +86,11 @@ def summary_values(kind: str, result: dict[str, Any]) -> dict[str, float | None]
         for side, entry in side_results(result).items():
             if side in SIDES:
                 values[f"{side}_deficit_deg"] = _number(entry.get("mean_deficit_deg"))
-    elif kind == "hold":
+    elif kind in ("hold", "routine"):
         values["valid_seconds_total"] = _number(result.get("valid_seconds_total"))
-        reps = _number(result.get("reps_completed"))
+        steps = result.get("steps")
+        reps = _number(result.get("reps_completed") if steps is None else
+                       sum(_number(step.get("reps_completed")) or 0 for step in steps))
         values["reps_completed"] = int(reps) if reps is not None else None
     return values
 
@@ -253,7 +255,7 @@ def _utc(moment: datetime | None) -> datetime:
 
 def record_session(kind: str, person: str, result: Any, source: str, db_path: Path | None = None,
                    *, recorded_at: datetime | None = None) -> int:
-    """Store one session (``kind`` "test90" or "hold"; ``result`` typed or its JSON form) and
+    """Store one session (``kind`` "test90", "hold" or "routine"; ``result`` typed or its JSON form) and
     return its id. ``recorded_at`` defaults to now; a naive datetime is taken as local time.
     """
     result = result.to_dict() if hasattr(result, "to_dict") else result

@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+import numpy as np
+
 from hamflex.core.landmarks import SIDES
 from hamflex.history.store import Session
 from hamflex.protocols.norms import load_norms
@@ -90,3 +92,13 @@ def deficit_trends(sessions: Sequence[Session], mdc_deg: float | None = None) ->
     return trends
 
 
+
+
+def usual_depth_deg(sessions: Sequence[Session], stretch: str, last: int = 3) -> float | None:
+    """The depth a person usually holds ``stretch`` at: the median ``stretch_angle_deg`` of the
+    reps of their ``last`` hold sessions of it (None without any), a starting estimate for the
+    hold coach's own-range rule."""
+    holds = [s for s in sessions if s.kind == "hold" and s.result.get("stretch") == stretch]
+    depths = [rep["stretch_angle_deg"] for s in holds[-last:] for rep in s.result.get("reps", [])
+              if isinstance(rep.get("stretch_angle_deg"), (int, float))]
+    return float(np.median(depths)) if depths else None

@@ -8,7 +8,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from hamflex.history import store
-from hamflex.history.adherence import ADVISED_REPS, stretching_adherence
+from hamflex.history.adherence import ADVISED_REPS, rest_days_stretched_through, stretching_adherence
 from hamflex.history.trends import deficit_trends, minimal_detectable_change_deg
 
 
@@ -50,3 +50,8 @@ def print_history(sessions: list[store.Session], console: Console, weeks: int = 
         if adherence.sessions:
             console.print(f"  per week: {weekly} (advice: 1-2 a day, a rest day between is fine, "
                           f"{ADVISED_REPS} reps of 20-30 s)", markup=False)
+        through = rest_days_stretched_through(own)
+        if through:
+            console.print(f"  warning: {name} stretched through the routine's rest day on "
+                          f"{', '.join(f'{day:%d %b}' for day in through)} (the plan asks for a rest day between)",
+                          markup=False)

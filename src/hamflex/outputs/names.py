@@ -12,7 +12,8 @@ OVERLAY_IMAGE = "overlay.png"  # a photo's overlay
 TEST90_JSON = "test90.json"
 HOLD_JSON = "hold.json"
 SETUP_JSON = "setup_check.json"
-PROTOCOL_FILES = {"test90": TEST90_JSON, "hold": HOLD_JSON, "setup": SETUP_JSON}
+ROUTINE_JSON = "routine.json"
+PROTOCOL_FILES = {"test90": TEST90_JSON, "hold": HOLD_JSON, "setup": SETUP_JSON, "routine": ROUTINE_JSON}
 """The result file of each protocol kind."""
 
 # Live sessions: OUT/live_session.json, and the --record folder.

@@ -19,6 +19,7 @@ from hamflex.pipelines.run import result_path, run_protocol
 from hamflex.protocols.catalog import Stretch, load_catalog, lookup_stretch
 from hamflex.protocols.hold import HoldProtocol, HoldResult
 from hamflex.protocols.norms import load_norms
+from hamflex.protocols.routine import RoutineProtocol, RoutineResult, load_plan
 from hamflex.protocols.setup_check import LIVE_CHECK_S, SetupCheckProtocol
 from hamflex.protocols.test90 import Test90Protocol, Test90Result
 
@@ -38,11 +39,13 @@ def run_test90(source: str | Path, out_dir: str | Path, *, side: str | None = No
 
 
 def hold_protocol(stretch: str | Stretch, *, side: str | None = None, hold_s: float | None = None,
-                  reps: int | None = None, catalog: str | Path | None = None) -> HoldProtocol:
+                  reps: int | None = None, catalog: str | Path | None = None,
+                  start_depth_deg: float | None = None) -> HoldProtocol:
     """The hold protocol of a catalog stretch (by name, from the packaged catalog plus ``catalog``
-    or $HAMFLEX_CATALOG); ``hold_s``/``reps`` None take the stretch's own."""
+    or $HAMFLEX_CATALOG); ``hold_s``/``reps`` None take the stretch's own; ``start_depth_deg``
+    the person's usual depth (``history.trends.usual_depth_deg``), if known."""
     entry = lookup_stretch(stretch, load_catalog(catalog)) if isinstance(stretch, str) else stretch
-    return HoldProtocol(entry, side=side, hold_s=hold_s, reps=reps)
+    return HoldProtocol(entry, side=side, hold_s=hold_s, reps=reps, start_depth_deg=start_depth_deg)
 
 
 def run_hold(stretch: str | Stretch, source: str | Path, out_dir: str | Path, *, side: str | None = None,
@@ -55,6 +58,14 @@ def run_hold(stretch: str | Stretch, source: str | Path, out_dir: str | Path, *,
     """
     protocol = hold_protocol(stretch, side=side, hold_s=hold_s, reps=reps, catalog=catalog)
     return run_protocol(source, protocol, out_dir, options=options, live=live)
+
+
+def run_routine(plan: str | Path | None, source: str | Path, out_dir: str | Path, *, catalog: str | Path | None = None,
+                options: RunOptions = RunOptions(), live: LiveOptions | None = None) -> RoutineResult:
+    """A guided routine (``plan`` a TOML file; None: the packaged low-back routine), its steps in
+    order; writes ``out_dir/routine.json`` (every step so far, however the run ends). Raises
+    NothingToScoreError (after saving) when no step counted a valid second."""
+    return run_protocol(source, RoutineProtocol(load_plan(plan, catalog)), out_dir, options=options, live=live)
 
 
 def check_setup(source: str | Path, out_dir: str | Path, *, seconds: float | None = None, posture: str = "auto",

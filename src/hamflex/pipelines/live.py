@@ -56,8 +56,9 @@ KEY_ACTIONS: dict[int, str] = {
     ord(" "): "pause",
     ord("s"): "switch_side", ord("S"): "switch_side",
     ord("r"): "restart", ord("R"): "restart",
+    ord("n"): "skip_step", ord("N"): "skip_step",  # a routine's next step
 }
-KEYS_HELP = "q quit  space pause  s side  r restart"
+KEYS_HELP = "q quit  space pause  s side  r restart  n next step"
 
 
 def key_action(key: int) -> str | None:
@@ -129,11 +130,13 @@ class LiveSessionResult:
 
 
 def apply_action(protocol: FrameProtocol, action: str | None) -> None:
-    """Forward the ``s``/``r`` keys to the protocol."""
+    """Forward the ``s``/``r`` keys to the protocol, and ``n`` to a protocol with steps (a routine)."""
     if action == "switch_side":
         protocol.switch_side()
     elif action == "restart":
         protocol.restart()
+    elif action == "skip_step" and hasattr(protocol, "skip_step"):
+        protocol.skip_step()
 
 
 def score_session(protocol: FrameProtocol, poses: list[PoseFrame], paused: list[bool],

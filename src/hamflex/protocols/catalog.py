@@ -84,10 +84,13 @@ class TestedLegRule:
 
 @dataclass(frozen=True)
 class StretchAngle:
-    """The angle that deepens the stretch; bouncing is read from it."""
+    """The angle that deepens the stretch; bouncing is read from it. The person's own depth:
+    the check on this angle counts only within ``tolerance_deg`` of the deepest steady angle
+    reached (its ``min`` stays the absolute floor)."""
 
     column: str
     role: str
+    tolerance_deg: float
 
     def column_for(self, tested_side: str) -> str:
         return _column_name(self.column, self.role, tested_side)
@@ -172,6 +175,8 @@ def _parse_stretch(raw: dict, defaults: dict) -> Stretch:
     angle = raw.get("stretch_angle", {})
     _check_column(angle.get("column", ""), angle.get("role", ""), f"{where} stretch_angle")
     _require(angle["column"].endswith("_deg"), where, "stretch_angle must be an angle (…_deg)")
+    tolerance_deg = float(angle.get("tolerance_deg", defaults["depth_tolerance_deg"]))
+    _require(tolerance_deg > 0, where, "stretch_angle.tolerance_deg must be > 0")
 
     raw_checks = raw.get("check", [])
     _require(len(raw_checks) > 0, where, "needs at least one check")
@@ -181,7 +186,8 @@ def _parse_stretch(raw: dict, defaults: dict) -> Stretch:
     return Stretch(
         name=raw["name"], group=raw["group"], title=raw["title"], description=raw["description"],
         view=raw["view"], hold_s=hold_s, reps=reps, rest_s=rest_s, tested_leg=tested_leg,
-        stretch_angle=StretchAngle(column=angle["column"], role=angle["role"]), checks=checks,
+        stretch_angle=StretchAngle(column=angle["column"], role=angle["role"], tolerance_deg=tolerance_deg),
+        checks=checks,
     )
 
 
@@ -191,7 +197,7 @@ def parse_catalog(data: dict, defaults: dict | None = None) -> dict[str, Stretch
     version = data.get("schema_version", CATALOG_SCHEMA_VERSION)
     _require(version == CATALOG_SCHEMA_VERSION, "catalog", f"schema_version must be {CATALOG_SCHEMA_VERSION}")
     defaults = {**(defaults or {}), **data.get("defaults", {})}
-    for key in ("hold_s", "reps", "rest_s", "hysteresis_deg"):
+    for key in ("hold_s", "reps", "rest_s", "hysteresis_deg", "depth_tolerance_deg"):
         _require(key in defaults, "catalog defaults", f"needs {key!r}")
     stretches: dict[str, Stretch] = {}
     for raw in data.get("stretch", []):

@@ -74,6 +74,7 @@ class HoldSettings:
     release_s: float = 2.0  # stretch angle out of range this long after a completed rep = released
     min_streak_s: float = 1.0  # valid posture must last this long before it counts (no flickers)
     tick_s: float = 5.0  # a tick cue every this many valid seconds
+    plateau_spread_deg: float = 2.0  # a min_streak_s run of the stretch angle within this is a steady plateau
 
     def __post_init__(self) -> None:
         if not self.settled_speed_deg_s <= self.moving_speed_deg_s:
@@ -94,15 +95,57 @@ class HysteresisCheck:
         self.check = check
         self.passing = False
 
-    def update(self, value: float) -> bool:
-        """New state for ``value``; a missing value (NaN) keeps the last state."""
+    def update(self, value: float, floor_deg: float = -math.inf) -> bool:
+        """New state for ``value``; a missing value (NaN) keeps the last state. ``floor_deg``
+        raises the check's ``min`` (the person's own depth, :class:`DepthTracker`)."""
         if not math.isfinite(value):
             return self.passing
         margin = 0.0 if self.passing else self.check.hysteresis
-        low = -math.inf if self.check.min is None else self.check.min + margin
+        low = max(-math.inf if self.check.min is None else self.check.min, floor_deg) + margin
         high = math.inf if self.check.max is None else self.check.max - margin
         self.passing = low <= value <= high
         return self.passing
+
+
+class DepthTracker:
+    """The person's own end range: the deepest steady stretch angle reached, per side.
+
+    A plateau is a run of steady frames (posture right, not moving, not bouncing) lasting
+    ``plateau_s`` whose angles stay within ``spread_deg``; its median is its depth. The depth
+    check then passes only within ``tolerance_deg`` of the deepest plateau so far (nothing
+    before the first one), so a tight person's shallow but steady hold counts and a brief
+    slump out of their range does not. ``start_deg`` (the depth of the person's last sessions)
+    stands in until this session's first plateau, which then replaces it (a stiffer day counts).
+    """
+
+    def __init__(self, tolerance_deg: float, plateau_s: float, spread_deg: float,
+                 start_deg: float | None = None) -> None:
+        self.tolerance_deg, self.plateau_s, self.spread_deg = tolerance_deg, plateau_s, spread_deg
+        self.start_deg = start_deg
+        self.deepest_deg: dict[str | None, float] = {}
+        self._run: deque[tuple[float, float]] = deque()
+
+    def known(self, key: str | None) -> bool:
+        """Whether a depth is known for ``key``: a plateau reached, or the start estimate."""
+        return key in self.deepest_deg or self.start_deg is not None
+
+    def floor_deg(self, key: str | None) -> float:
+        """The lowest stretch angle that counts for ``key`` (a side), -inf before any plateau."""
+        start = -math.inf if self.start_deg is None else self.start_deg
+        return self.deepest_deg.get(key, start) - self.tolerance_deg
+
+    def observe(self, key: str | None, timestamp_s: float, angle_deg: float, steady: bool) -> None:
+        """One frame's stretch angle; a steady run long enough is a plateau."""
+        if not steady or not math.isfinite(angle_deg):
+            self._run.clear()
+            return
+        self._run.append((timestamp_s, angle_deg))
+        while self._run and timestamp_s - self._run[0][0] > self.plateau_s:
+            self._run.popleft()
+        angles = [a for _, a in self._run]
+        if timestamp_s - self._run[0][0] >= self.plateau_s * 0.9 and max(angles) - min(angles) <= self.spread_deg:
+            depth = float(np.median(angles))
+            self.deepest_deg[key] = max(self.deepest_deg.get(key, -math.inf), depth)
 
 
 @dataclass(frozen=True)
@@ -204,6 +247,7 @@ class Rep:
     faults_s: dict[str, float] = field(default_factory=dict)
     facing_scores: list[float] = field(default_factory=list)  # +1 right side faces the camera
     visibility_gaps: list[float] = field(default_factory=list)  # stretched leg minus other leg
+    angles_deg: list[float] = field(default_factory=list)  # the stretch angle at counting frames
 
     def named_side(self) -> tuple[str | None, str]:
         """The declared side, else the side named from the body's orientation (protocols.sides)."""
@@ -227,6 +271,7 @@ class Rep:
             completed=self.completed,
             faults={name: round(seconds, 2) for name, seconds in sorted(self.faults_s.items())},
             rest_before_s=None if self.rest_before_s is None else round(self.rest_before_s, 2),
+            stretch_angle_deg=round(float(np.median(self.angles_deg)), 1) if self.angles_deg else None,
         )
 
 
@@ -244,6 +289,7 @@ class RepSummary:
     completed: bool = False
     faults: dict[str, float] = field(default_factory=dict)
     rest_before_s: float | None = None
+    stretch_angle_deg: float | None = None  # the depth held: median stretch angle of the counted frames
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -293,6 +339,7 @@ class FrameVerdict:
     faults: dict[str, str]
     tested_side: str | None
     motion: MotionState | None
+    angle_deg: float = math.nan  # the stretch angle
 
 
 @dataclass(frozen=True)
@@ -302,6 +349,7 @@ class StreakFrame:
     timestamp_s: float
     dt_s: float
     side_evidence: tuple[float, float] | None  # (facing score, visibility gap) to name the side
+    angle_deg: float = math.nan  # the stretch angle
 
 
 def no_valid_reason(seen_s: dict[str, float], duration_s: float, frames: int, stretch: Stretch,
@@ -347,6 +395,7 @@ class HoldProtocol:
         reps: int | None = None,
         settings: HoldSettings | None = None,
         min_visibility: float = DEFAULT_MIN_VISIBILITY,
+        start_depth_deg: float | None = None,
     ) -> None:
         if side is not None and side not in SIDE_CHOICES:
             raise ValueError(f"side must be one of {SIDE_CHOICES} or None, got {side!r}")
@@ -368,6 +417,10 @@ class HoldProtocol:
         angle = stretch.stretch_angle
         release_checks = {c.name for c in stretch.checks if (c.column, c.role) == (angle.column, angle.role)}
         self._release_faults = frozenset({FAULT_NOT_VISIBLE} | (release_checks or {c.name for c in stretch.checks}))
+        # The depth check: the first check of the stretch angle with a floor (its min).
+        depth = [c for c in stretch.checks if c.name in release_checks and c.min is not None]
+        self._depth_check = depth[0] if depth else None
+        self.start_depth_deg = start_depth_deg  # the person's usual depth, from the history
         self.restart()
 
     # --- FrameProtocol ---------------------------------------------------------------------
@@ -376,6 +429,8 @@ class HoldProtocol:
         """Forget everything: a new session."""
         self._checks = {c.name: HysteresisCheck(c) for c in self.stretch.checks}
         self._bounce = BounceDetector(self.settings)
+        self._depth = DepthTracker(self.stretch.stretch_angle.tolerance_deg, self.settings.min_streak_s,
+                                   self.settings.plateau_spread_deg, self.start_depth_deg)
         self._tested_leg: str | None = None
         self._side_index = 0
         self.reps: list[Rep] = []
@@ -484,19 +539,31 @@ class HoldProtocol:
             return FrameVerdict(False, {FAULT_NOT_VISIBLE: CUE_NOT_VISIBLE}, None, None)
         faults: dict[str, str] = {}
         missing = False
+        depth_key = self._expected_side() or tested
+        angle_deg = values.get(self.stretch.stretch_angle.column_for(tested), math.nan)
         for state in self._checks.values():
             value = values.get(state.check.column_for(tested), math.nan)
             missing |= not math.isfinite(value)
-            if not state.update(value):
+            floor_deg = self._depth.floor_deg(depth_key) if state.check is self._depth_check else -math.inf
+            if not state.update(value, floor_deg):
                 faults[state.check.name] = state.check.cue
-        motion = self._bounce.update(sample.timestamp_s, values.get(self.stretch.stretch_angle.column_for(tested), math.nan))
+        motion = self._bounce.update(sample.timestamp_s, angle_deg)
         if missing or not math.isfinite(motion.speed_deg_s):
             faults = {FAULT_NOT_VISIBLE: CUE_NOT_VISIBLE, **faults}
         if motion.bouncing:
             faults[FAULT_BOUNCING] = CUE_BOUNCING
         elif motion.moving:
             faults[FAULT_MOVING] = CUE_MOVING
-        return FrameVerdict(not faults, faults, tested, motion)
+        self._observe_depth(depth_key, sample.timestamp_s, angle_deg, faults)
+        return FrameVerdict(not faults, faults, tested, motion, angle_deg)
+
+    def _observe_depth(self, key: str | None, timestamp_s: float, angle_deg: float, faults: dict[str, str]) -> None:
+        """Feed the depth tracker: steady means every other check passes and the angle is above
+        the depth check's absolute floor (failing only the relative part still is steady)."""
+        depth = self._depth_check
+        others = set(faults) - ({depth.name} if depth is not None else set())
+        above_floor = depth is None or angle_deg >= depth.min
+        self._depth.observe(key, timestamp_s, angle_deg, not others and above_floor)
 
     def _choose_tested_leg(self, sample: FrameSample, values: dict[str, float]) -> str | None:
         """The stretched leg's MediaPipe label, kept until the other leg wins by the margin."""
@@ -538,8 +605,8 @@ class HoldProtocol:
         self._track_bounces(verdict.motion if in_position else None, rep or (self.reps[-1] if self.reps else None))
         if verdict.valid:
             evidence = self._side_evidence(verdict.tested_side, sample) if verdict.tested_side else None
-            self._streak.append(StreakFrame(t, dt, evidence))
-            if self._counting or t - self._streak[0].timestamp_s >= self.settings.min_streak_s:
+            self._streak.append(StreakFrame(t, dt, evidence, verdict.angle_deg))
+            if self._counting or self._streak_ready(verdict.tested_side):
                 self._count_streak(cues, spoken)
             return
         if self._counting and rep is not None:
@@ -569,6 +636,18 @@ class HoldProtocol:
             self._join_pending(rep, before_s, before_faults_s)
             self._close_rep(released_at_s)
             self._after_close(cues, spoken)
+
+    def _streak_ready(self, tested: str | None) -> bool:
+        """A waiting run counts once it lasts ``min_streak_s`` and a steady depth is known; its
+        frames shallower than the person's own range (the slow way in) are dropped first."""
+        key = self._expected_side() or tested
+        if self._depth_check is not None:
+            if not self._depth.known(key):
+                return False
+            floor_deg = self._depth.floor_deg(key)
+            while self._streak and not self._streak[0].angle_deg >= floor_deg:
+                self._streak.pop(0)
+        return bool(self._streak) and self._streak[-1].timestamp_s - self._streak[0].timestamp_s >= self.settings.min_streak_s
 
     def _count_streak(self, cues: list[str], spoken: list[str]) -> None:
         """Count the waiting valid frames (a run long enough to be a hold), opening a rep if none is."""
@@ -600,6 +679,7 @@ class HoldProtocol:
         rep.end_s = t
         before = rep.valid_s
         rep.valid_s += dt
+        rep.angles_deg.append(frame.angle_deg)
         if frame.side_evidence is not None and rep.side is None:
             score, gap = frame.side_evidence
             rep.facing_scores.append(score)
