@@ -134,35 +134,53 @@ class BatchReport:
 # --------------------------------------------------------------------------- inputs
 
 
-def _matches(argument: str) -> list[Path]:
-    """The files an argument names: a folder's videos and photos (recursive), a glob's
-    matches, or the path itself (a missing file fails later, as that input's error)."""
+def _glob_base(pattern: str) -> Path:
+    """The folder a glob's matches are named from: its leading parts without wildcards."""
+    parts = Path(pattern).parts
+    fixed = next((i for i, part in enumerate(parts) if glob.has_magic(part)), len(parts))
+    return Path(*parts[:fixed]) if fixed else Path(".")
+
+
+def _matches(argument: str) -> list[tuple[Path, Path]]:
+    """The files an argument names, each with the folder its output name is relative to: a
+    folder's videos and photos (recursive), a glob's matches, or the path itself (a missing
+    file fails later, as that input's error)."""
     path = Path(argument)
     if path.is_dir():
         found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in INPUT_SUFFIXES)
         if not found:
             raise InputError(f"{argument}: no videos or photos in this folder")
-        return found
+        return [(p, path) for p in found]
     if not path.exists() and glob.has_magic(argument):
         found = sorted(Path(p) for p in glob.glob(argument, recursive=True) if Path(p).is_file())
         if not found:
             raise InputError(f"{argument}: no file matches")
-        return found
-    return [path]
+        return [(p, _glob_base(argument)) for p in found]
+    return [(path, path.parent)]
+
+
+def _clashing(names: list[str]) -> set[str]:
+    return {name for name in names if names.count(name) > 1}
 
 
 def expand_inputs(arguments: Sequence[str | Path]) -> list[BatchInput]:
-    """Files, folders and globs → inputs named by their path relative to the folder all of
-    them share, without suffix (``a/1.jpg``, ``b/1.jpg`` → ``a/1``, ``b/1``; one file → its
-    stem); the suffix is kept where two names would still clash (``1_jpg``, ``1_png``). The
-    same file named twice is one input."""
-    paths = list(dict.fromkeys(p.absolute() for argument in arguments for p in _matches(str(argument))))
+    """Files, folders and globs → inputs, each named by its path relative to the folder or
+    glob it was found in, without suffix (a file given: its stem). Where names clash, the
+    clashing ones are named from the folder all inputs share (``a/1.jpg``, ``b/1.jpg`` →
+    ``a/1``, ``b/1``), then the suffix kept (``1_jpg``, ``1_png``). A file named twice is one input."""
+    found: dict[Path, Path] = {}
+    for argument in arguments:
+        for path, base in _matches(str(argument)):
+            found.setdefault(path.absolute(), base.absolute())
+    paths = list(found)
     if not paths:
         return []
-    base = Path(os.path.commonpath([p.parent for p in paths]))
-    names = [p.relative_to(base).with_suffix("").as_posix() for p in paths]
-    clash = {name for name in names if names.count(name) > 1}
-    names = [f"{name}_{p.suffix.lstrip('.')}" if name in clash else name for p, name in zip(paths, names)]
+    names = [p.relative_to(found[p]).with_suffix("").as_posix() for p in paths]
+    shared = Path(os.path.commonpath([p.parent for p in paths]))
+    clash = _clashing(names)
+    names = [p.relative_to(shared).with_suffix("").as_posix() if n in clash else n for p, n in zip(paths, names)]
+    clash = _clashing(names)
+    names = [f"{n}_{p.suffix.lstrip('.')}" if n in clash else n for p, n in zip(paths, names)]
     return [BatchInput(p, name) for p, name in zip(paths, names)]
 
 
