@@ -24,6 +24,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import cv2
+
 from hamflex.errors import HamflexError, InputError, NothingToScoreError
 from hamflex.media.pose import PoseEstimator
 from hamflex.media.sources import PHOTO_SUFFIXES, is_photo
@@ -195,6 +197,7 @@ def worker_start(settings: BatchSettings, ignore_interrupt: bool = True) -> None
     input it takes. Ctrl-C is left to the driver, which stops the workers."""
     if ignore_interrupt:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        cv2.setNumThreads(1)  # one core per worker: OpenCV's own thread pool would fight the others
     _settings[:] = [settings]
     multiprocessing.util.Finalize(None, worker_stop, exitpriority=10)
 
@@ -267,6 +270,16 @@ def process_input(item: BatchInput, settings: BatchSettings, out_dir: Path) -> t
     return item.name, record
 
 
+def _worker_context() -> multiprocessing.context.BaseContext:
+    """Workers forked from a server process that imported the pipeline and MediaPipe once
+    (quick to start, and the driver's threads are never forked); spawned where there is none."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([__name__, "mediapipe.tasks.python.vision"])
+    return context
+
+
 def local_records(todo: list[BatchInput], settings: BatchSettings, out_dir: Path,
                    jobs: int) -> Iterator[tuple[str, InputRecord]]:
     """The records as inputs finish: in this process (one job), or from a pool of ``jobs``
@@ -279,7 +292,7 @@ def local_records(todo: list[BatchInput], settings: BatchSettings, out_dir: Path
         finally:
             worker_stop()
         return
-    context = multiprocessing.get_context("spawn")  # the parent's threads (progress) never forked
+    context = _worker_context()
     with context.Pool(min(jobs, len(todo)), initializer=worker_start, initargs=(settings,)) as pool:
         yield from pool.imap_unordered(work, todo)
 
@@ -332,6 +345,7 @@ def run_batch(inputs: list[BatchInput], out_dir: str | Path, settings: BatchSett
     """Analyse every input not complete yet (all with ``force``) into ``out_dir``; returns the
     report. ``on_record`` is called as each input finishes; ``records`` runs the inputs (the
     local pool, or Ray's tasks). On Ctrl-C what finished is recorded, then it is raised."""
+    settings.protocol.build()  # an unknown stretch or a bad option fails once, before any input
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     state = load_state(out_dir)
