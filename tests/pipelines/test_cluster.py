@@ -6,15 +6,23 @@ import os
 
 import pytest
 
+import sys
+
+from hamflex.errors import MissingExtraError
 from hamflex.outputs.names import BATCH_SUMMARY_CSV, TEST90_JSON
 from hamflex.pipelines.batch import DONE, BatchSettings, ProtocolSpec, expand_inputs, run_batch
+from hamflex.pipelines.cluster import RAY_INSTALL_HINT, ray_records
 
-ray = pytest.importorskip("ray")
 
-from hamflex.pipelines.cluster import ray_records  # noqa: E402  (after the skip: needs Ray)
+def test_without_ray_it_says_how_to_install_it(monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # what an interpreter without Ray does on import
+    with pytest.raises(MissingExtraError, match=RAY_INSTALL_HINT.replace("[", r"\[").replace("]", r"\]")) as error:
+        ray_records("local")
+    assert error.value.exit_code == 9
 
 
 def test_ray_local_writes_what_the_local_run_writes(model_path, shared_dir, tmp_path):
+    ray = pytest.importorskip("ray")
     study = tmp_path / "study"
     for name, clip in {"a/clip.mp4": "flat2d_supine9090.mp4", "b/clip.mp4": "flat2d_supine9090_mirror.mp4"}.items():
         (study / name).parent.mkdir(parents=True)

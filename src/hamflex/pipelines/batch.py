@@ -12,7 +12,9 @@ written atomically, so a killed batch never leaves half a file that a rerun woul
 
 from __future__ import annotations
 
+import csv
 import glob
+import json
 import multiprocessing
 import multiprocessing.util
 import os
@@ -281,7 +283,7 @@ def _worker_context() -> multiprocessing.context.BaseContext:
 
 
 def local_records(todo: list[BatchInput], settings: BatchSettings, out_dir: Path,
-                   jobs: int) -> Iterator[tuple[str, InputRecord]]:
+                  jobs: int) -> Iterator[tuple[str, InputRecord]]:
     """The records as inputs finish: in this process (one job), or from a pool of ``jobs``
     worker processes taking inputs from a queue."""
     work = partial(process_input, settings=settings, out_dir=out_dir)
@@ -302,8 +304,6 @@ def local_records(todo: list[BatchInput], settings: BatchSettings, out_dir: Path
 
 def load_state(out_dir: Path) -> dict[str, Any]:
     """batch.json as a dict (an empty batch when there is none yet)."""
-    import json
-
     path = Path(out_dir) / BATCH_JSON
     if not path.is_file():
         return {"schema_version": BATCH_SCHEMA_VERSION, "settings": None, "inputs": {}}
@@ -328,8 +328,6 @@ def _save_state(out_dir: Path, state: dict[str, Any], inputs: list[BatchInput]) 
              **entry["row"]} for name, entry in records if entry is not None]
     columns = summary_columns(state["settings"]["protocol"]["kind"])
     with atomic_write(out_dir / BATCH_SUMMARY_CSV, newline="") as handle:
-        import csv
-
         writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)
