@@ -196,7 +196,8 @@ _settings: list[BatchSettings] = []
 
 def worker_start(settings: BatchSettings, ignore_interrupt: bool = True) -> None:
     """Prepare a worker process: the estimators open on first use and stay open for every
-    input it takes. Ctrl-C is left to the driver, which stops the workers."""
+    input it takes. Ctrl-C is left to the driver, which stops the workers (``ignore_interrupt``
+    False: the driver's own process, ``--jobs 1``, which keeps Ctrl-C and OpenCV's threads)."""
     if ignore_interrupt:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         cv2.setNumThreads(1)  # one core per worker: OpenCV's own thread pool would fight the others
@@ -209,7 +210,7 @@ def worker_join(settings: BatchSettings) -> None:
     takes task after task, its estimators staying open while the settings stay the same."""
     if _settings != [settings]:
         worker_stop()
-        worker_start(settings, ignore_interrupt=False)
+        worker_start(settings)
 
 
 def worker_stop() -> None:
