@@ -16,9 +16,14 @@ The Python API mirrors the command line; every call saves its results in ``out_d
 
     live = run_test90("0", "results", live=LiveOptions(display=True))  # webcam 0, live guidance
 
+    from hamflex import BatchSettings, ProtocolSpec, expand_inputs, run_batch, rescore_batch
+    settings = BatchSettings(model_path="pose_landmarker_full.task", protocol=ProtocolSpec("test90"))
+    report = run_batch(expand_inputs(["study/"]), "study-out", settings, jobs=2)  # resumable, summary.csv
+
 Errors are :class:`HamflexError` subclasses carrying the CLI's exit code (``exit_code``):
 :class:`InputError`, :class:`NoPersonError`, :class:`NothingToScoreError`,
-:class:`CameraError`, :class:`ModelUnavailableError`, :class:`CameraProfileError`.
+:class:`CameraError`, :class:`ModelUnavailableError`, :class:`CameraProfileError`,
+:class:`MissingExtraError`.
 """
 
 __version__ = "0.2.0"
@@ -28,6 +33,7 @@ from hamflex.errors import (  # noqa: E402
     CameraProfileError,
     HamflexError,
     InputError,
+    MissingExtraError,
     ModelUnavailableError,
     NoPersonError,
     NothingToScoreError,
@@ -44,10 +50,13 @@ _LAZY = {
     "Test90Result": "hamflex.protocols.test90", "Trial": "hamflex.protocols.test90",
     "HoldResult": "hamflex.protocols.hold", "RoutineResult": "hamflex.protocols.routine", "SetupReport": "hamflex.camera.checks",
     "load_catalog": "hamflex.protocols.catalog", "load_norms": "hamflex.protocols.norms",
+    "run_batch": "hamflex.pipelines.batch", "rescore_batch": "hamflex.pipelines.batch",
+    "expand_inputs": "hamflex.pipelines.batch", "BatchSettings": "hamflex.pipelines.batch",
+    "ProtocolSpec": "hamflex.pipelines.batch",
 }
 
 __all__ = [
-    "CameraError", "CameraProfileError", "HamflexError", "InputError", "ModelUnavailableError", "NoPersonError",
+    "CameraError", "CameraProfileError", "HamflexError", "InputError", "MissingExtraError", "ModelUnavailableError", "NoPersonError",
     "NothingToScoreError", "__version__", *_LAZY,
 ]
 

@@ -12,6 +12,7 @@ Exit codes (also in docs/cli.md):
 6    camera could not be opened, or was lost
 7    the protocol found nothing to score (no 90-90 trial, no valid hold)
 8    camera profile does not fit the video
+9    an optional extra is needed but not installed (e.g. ``--ray``: ``pip install 'hamflex[ray]'``)
 130  interrupted (Ctrl-C); what was measured so far is saved
 ==== =====================================================================
 """
@@ -59,6 +60,12 @@ class CameraProfileError(HamflexError):
     """A camera profile does not match the video it is applied to."""
 
     exit_code = 8
+
+
+class MissingExtraError(HamflexError):
+    """An option needs an optional dependency (an extra) that is not installed."""
+
+    exit_code = 9
 
 
 EXIT_INTERRUPTED = 130

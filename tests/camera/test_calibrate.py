@@ -415,7 +415,8 @@ def test_calibrate_refuses_a_wrong_board_and_missing_inputs(shared_dir, tmp_path
     assert not out.exists()
 
 
-def test_analyze_with_a_profile_for_another_shape_exits_8(shared_dir, tmp_path):
+def test_analyze_with_a_profile_for_another_shape_exits_8(shared_dir, tmp_path, model_path):
+    # a batch resolves the model once, before any input: the profile is checked per input
     from typer.testing import CliRunner
 
     from hamflex.cli import app

@@ -10,7 +10,6 @@ from typer.testing import CliRunner
 
 from hamflex import __version__
 from hamflex.cli import app
-from hamflex.cli.measure import output_names
 
 runner = CliRunner()
 
@@ -77,20 +76,13 @@ def test_models_lists_the_cache(tmp_path, monkeypatch):
         assert variant in result.stdout
 
 
-def test_duplicate_stems_get_distinct_output_folders(tmp_path):
-    from pathlib import Path
-
-    assert output_names([Path("a/1.jpg"), Path("b/1.jpg"), Path("c/clip.mp4")]) == ["a_1", "b_1", "clip"]
-    assert output_names([Path("a/1.jpg"), Path("a/1.png")]) == ["a_1_jpg", "a_1_png"]
-
-
 def test_unwritable_output_folder_fails_fast_with_one_line(tmp_path, model_path, shared_dir):
     blocker = tmp_path / "a_file"
     blocker.write_text("")
     video = shared_dir / "videos/real/physioplus_bridging_supine_side.mp4"
     result = runner.invoke(app, ["analyze", str(video), "--out", str(blocker / "out"), "--quiet"])
     assert result.exit_code == 3
-    assert result.stderr.strip().splitlines() == [f"hamflex: error: {blocker / 'out' / video.stem}: Not a directory"]
+    assert result.stderr.strip().splitlines() == [f"hamflex: error: {blocker / 'out'}: Not a directory"]
 
 
 def test_broken_video_gives_exactly_one_line_even_from_native_code(tmp_path, model_path):

@@ -39,7 +39,7 @@ app = typer.Typer(
     help="Measure hamstring flexibility (90-90 test) and coach stretch holds from an ordinary camera.",
     epilog=(
         "Exit codes: 0 ok, 1 internal error, 2 usage, 3 bad input or file, 4 no person, 5 no pose model, "
-        "6 camera not opened or lost, 7 nothing to score, 8 camera profile does not fit, 130 interrupted "
+        "6 camera not opened or lost, 7 nothing to score, 8 camera profile does not fit, 9 optional extra missing, 130 interrupted "
         "(details: docs/cli.md)."
     ),
     no_args_is_help=True,

@@ -34,6 +34,22 @@ CameraProfileOption = Annotated[
     Optional[Path],
     typer.Option("--camera-profile", help="Camera profile JSON from `hamflex calibrate`: undistort the landmarks first."),
 ]
+# Batch options (several inputs, folders, globs); see docs/cli.md.
+JobsOption = Annotated[
+    Optional[int], typer.Option("--jobs", "-j", min=1, help="Worker processes, each loading the model once (default: every core).")
+]
+ForceOption = Annotated[bool, typer.Option("--force", help="Redo every input, even those OUT/batch.json says are complete.")]
+ExportOption = Annotated[
+    Optional[str], typer.Option("--export", help="Research exports per input, comma-separated: trc (landmarks), mot (angles).")
+]
+HeightOption = Annotated[
+    Optional[float],
+    typer.Option("--height-m", min=0.5, max=2.5, help="The person's height: --export trc in metres (needs --camera-profile)."),
+]
+RayOption = Annotated[
+    Optional[str], typer.Option("--ray", help="Run the batch on a Ray cluster: auto, local or the head's ADDRESS (pip install 'hamflex[ray]').")
+]
+
 # Live-session options (test90, hold and check-setup with --camera); see docs/live.md.
 CameraOption = Annotated[
     Optional[str], typer.Option("--camera", help="Run live: a camera index (0), a stream URL or a video file.")

@@ -165,3 +165,26 @@ def calibrate(
         profile = result.require_profile()
         path = profile.save(out or Path("camera-profile.json"))
         typer.echo(f"wrote {path}")
+
+
+@app.command()
+def rescore(
+    out_dir: Annotated[Path, typer.Argument(help="A batch's output folder (it holds batch.json).", show_default=False)],
+    hip_tolerance: Annotated[
+        Optional[float], typer.Option("--hip-tolerance", min=1.0, max=45.0, help="90-90: thigh within 90 ± this many degrees.")
+    ] = None,
+    verbose: VerboseOption = False,
+) -> None:
+    """Score a batch again from its saved landmarks (landmarks.npz), without the pose model:
+    new results, OUT_DIR/batch.json and summary.csv; the options not given stay the batch's."""
+    from hamflex.pipelines.batch import DONE, rescore_batch
+
+    with reported_errors(verbose):
+        report = rescore_batch(out_dir, hip_tolerance_deg=hip_tolerance)
+    for name, record in report.records.items():
+        if record.status == DONE:
+            typer.echo(f"{record.path}: rescored -> {out_dir / name}")
+        if record.error:
+            error_line(record.error)
+    if report.exit_code:
+        raise typer.Exit(report.exit_code)

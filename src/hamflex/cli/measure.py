@@ -11,7 +11,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from hamflex.cli.app import EXIT_INTERRUPTED, app, reported_errors, warning_line
+from hamflex.cli.app import app, error_line, reported_errors, warning_line
 from hamflex.cli.flags import (
     AudioOption,
     CameraOption,
@@ -19,6 +19,10 @@ from hamflex.cli.flags import (
     CatalogOption,
     DbOption,
     DisplayOption,
+    ExportOption,
+    ForceOption,
+    HeightOption,
+    JobsOption,
     MirrorOption,
     ModelOption,
     NormsOption,
@@ -26,6 +30,7 @@ from hamflex.cli.flags import (
     OutOption,
     PersonOption,
     QuietOption,
+    RayOption,
     RealtimeOption,
     RecordOption,
     VerboseOption,
@@ -42,58 +47,103 @@ from hamflex.cli.flags import (
 DEFAULT_OUT = Path("hamflex-out")
 
 
-def output_names(paths: list[Path]) -> list[str]:
-    """One distinct output folder name per input: the file's stem; where stems clash, the
-    parent folder is prefixed (``a/1.jpg``, ``b/1.jpg`` → ``a_1``, ``b_1``), then the
-    suffix appended (``1.jpg``, ``1.png`` → ``..._1_jpg``, ``..._1_png``)."""
-    def clashing(names: list[str]) -> set[str]:
-        return {name for name in names if names.count(name) > 1}
+def _exports(export: str | None, height_m: float | None, camera_profile: Path | None) -> tuple[str, ...]:
+    """``--export trc,mot`` as a tuple, checked (usage errors, before any work)."""
+    from hamflex.pipelines.research import EXPORT_FORMATS
 
-    names = [path.stem for path in paths]
-    for widen in (lambda path: f"{path.parent.name}_{path.stem}",
-                  lambda path: f"{path.parent.name}_{path.stem}_{path.suffix.lstrip('.')}"):
-        clash = clashing(names)
-        names = [widen(path) if name in clash else name for path, name in zip(paths, names)]
-    return names
+    formats = tuple(dict.fromkeys(f.strip() for f in (export or "").split(",") if f.strip()))
+    unknown = [f for f in formats if f not in EXPORT_FORMATS]
+    if unknown:
+        raise typer.BadParameter(f"unknown format {unknown[0]!r} (choose from {', '.join(EXPORT_FORMATS)})",
+                                 param_hint="--export")
+    if height_m is not None and camera_profile is None:
+        raise typer.BadParameter("metres need an undistorted view: give --camera-profile too", param_hint="--height-m")
+    return formats
+
+
+def _record_printer(out: Path) -> Callable:
+    """Each finished input's line: on stdout when measured, as an error line when not."""
+    from hamflex.pipelines.batch import DONE
+
+    def report(item, record) -> None:
+        if record.status == DONE:
+            row = record.row
+            typer.echo(f"{item.path}: {row['frames_with_pose']}/{row['frames']} frames with a person "
+                       f"({row['detection_rate']:.0%}) -> {out / item.name}")
+            for warning in record.warnings:
+                warning_line(f"{item.path}: {warning}")
+        if record.error:
+            error_line(record.error if str(item.path) in record.error else f"{item.path}: {record.error}")
+
+    return report
+
+
+def _batch(arguments: list[Path], out: Path, protocol, *, model: str | None, offline: bool, quiet: bool,
+           verbose: bool, jobs: int | None, force: bool, export: str | None, height_m: float | None,
+           camera_profile: Path | None, ray: str | None, overlay: bool = False, num_poses: int = 1) -> None:
+    """What analyze, test90 and hold share for several inputs: the resumable batch, one line
+    per input, then the first unsuccessful input's exit code (0 when all succeeded)."""
+    from hamflex.media.models import resolve_model
+    from hamflex.pipelines.batch import BatchSettings, default_jobs, expand_inputs, local_records, run_batch
+    from hamflex.pipelines.cluster import ray_records
+
+    exports = _exports(export, height_m, camera_profile)
+    with reported_errors(verbose, saved_to=out):
+        inputs = expand_inputs(arguments)
+        records = ray_records(ray) if ray else local_records
+        settings = BatchSettings(
+            model_path=str(resolve_model(model, offline=offline, progress=not quiet)), protocol=protocol,
+            overlay=overlay, num_poses=num_poses, camera_profile=str(camera_profile) if camera_profile else None,
+            exports=exports, height_m=height_m, verbose=verbose)
+        report = run_batch(inputs, out, settings, jobs=jobs or default_jobs(), force=force, progress=not quiet,
+                           on_record=_record_printer(out), records=records)
+    if report.skipped:
+        print(f"hamflex: {report.skipped} input(s) already complete in {out}, skipped (--force redoes them)",
+              file=sys.stderr)
+    if report.exit_code:
+        raise typer.Exit(report.exit_code)
+
+
+def _is_batch(arguments: list[Path] | None, export: str | None, ray: str | None, single_only: dict[str, bool]) -> bool:
+    """Several inputs, a folder, a glob, ``--export`` or ``--ray``: a batch, which refuses the
+    flags of a single run (``single_only``: flag → given). One file: a single run."""
+    from glob import has_magic
+
+    several = bool(arguments) and (len(arguments) > 1 or arguments[0].is_dir()
+                                   or (not arguments[0].exists() and has_magic(str(arguments[0]))))
+    if not (several or (arguments and (export or ray))):
+        return False
+    for flag, given in single_only.items():
+        if given:
+            raise typer.BadParameter("takes one recording, not a batch", param_hint=flag)
+    return True
 
 
 @app.command()
 def analyze(
-    videos: Annotated[list[Path], typer.Argument(help="Videos or photos (.jpg, .png) to analyse.", show_default=False)],
+    videos: Annotated[
+        list[Path], typer.Argument(help="Videos or photos, folders (searched recursively) or globs.", show_default=False)
+    ],
     out: OutOption = DEFAULT_OUT,
     overlay: Annotated[bool, typer.Option("--overlay", help="Also write overlay.mp4 with skeleton and angles.")] = False,
     num_poses: Annotated[
         int, typer.Option("--num-poses", min=1, help="People to detect; the largest is analysed, followed over time.")
     ] = 1,
     camera_profile: CameraProfileOption = None,
+    jobs: JobsOption = None, force: ForceOption = False, export: ExportOption = None, height_m: HeightOption = None,
+    ray: RayOption = None,
     model: ModelOption = None,
     offline: OfflineOption = False,
     quiet: QuietOption = False,
     verbose: VerboseOption = False,
 ) -> None:
-    """Per-frame hip and knee angles of recorded videos: OUT/<video>/angles.csv and summary.json."""
-    from hamflex.pipelines.offline import analyze_video
+    """Per-frame hip and knee angles of recorded videos: OUT/<video>/angles.csv, summary.json and
+    landmarks.npz; OUT/batch.json and OUT/summary.csv for the whole batch."""
+    from hamflex.pipelines.batch import ProtocolSpec
 
-    first_failure = 0
-    unique_videos = list(dict.fromkeys(videos))  # the same file given twice is analysed once
-    if len(unique_videos) < len(videos):
-        warning_line("a file given more than once is analysed once")
-    for video, name in zip(unique_videos, output_names(unique_videos)):
-        try:
-            with reported_errors(verbose, saved_to=out / name):
-                result = analyze_video(video, out, overlay=overlay, model=model, offline=offline, num_poses=num_poses,
-                                       progress=not quiet, verbose=verbose, output_name=name,
-                                       camera_profile=camera_profile)
-                typer.echo(f"{video}: {result.frames_with_pose}/{result.frames} frames with a person "
-                           f"({result.detection_rate:.0%}) -> {out / name}")
-                for warning in result.warnings:
-                    warning_line(f"{video}: {warning}")
-        except typer.Exit as exit_:
-            if exit_.exit_code == EXIT_INTERRUPTED:
-                raise
-            first_failure = first_failure or exit_.exit_code
-    if first_failure:
-        raise typer.Exit(first_failure)
+    _batch(videos, out, ProtocolSpec(), model=model, offline=offline, quiet=quiet, verbose=verbose, jobs=jobs,
+           force=force, export=export, height_m=height_m, camera_profile=camera_profile, ray=ray, overlay=overlay,
+           num_poses=num_poses)
 
 
 def _print_result(result, as_json: bool, warnings: bool) -> None:
@@ -138,8 +188,10 @@ SexChoice = Enum("SexChoice", {"female": "female", "male": "male"}, type=str)
 
 @app.command()
 def test90(
-    recording: Annotated[
-        Optional[Path], typer.Argument(help="A video of the test, or one photo at the end position.", show_default=False)
+    recordings: Annotated[
+        Optional[list[Path]],
+        typer.Argument(help="A video of the test, or one photo at the end position; several, folders or globs: a batch.",
+                       show_default=False),
     ] = None,
     out: OutOption = DEFAULT_OUT,
     side: Annotated[
@@ -155,12 +207,26 @@ def test90(
     camera: CameraOption = None, realtime: RealtimeOption = False, display: DisplayOption = True,
     audio: AudioOption = True, voice: VoiceOption = False, mirror: MirrorOption = False, record: RecordOption = None,
     camera_profile: CameraProfileOption = None, person: PersonOption = None, db: DbOption = None,
+    jobs: JobsOption = None, force: ForceOption = False, export: ExportOption = None, height_m: HeightOption = None,
+    ray: RayOption = None,
     model: ModelOption = None, offline: OfflineOption = False, quiet: QuietOption = False,
     verbose: VerboseOption = False,
 ) -> None:
-    """The 90-90 hamstring test (active knee extension): OUT/test90.json and a summary."""
+    """The 90-90 hamstring test (active knee extension): OUT/test90.json and a summary; a batch:
+    OUT/<recording>/test90.json each, OUT/batch.json and OUT/summary.csv."""
+    from hamflex.pipelines.batch import ProtocolSpec
     from hamflex.protocols.norms import load_norms
     from hamflex.protocols.test90 import Test90Protocol
+
+    if _is_batch(recordings, export, ray, {"--camera": camera is not None, "--person": person is not None,
+                                           "--json": as_json}):
+        options = dict(side=side.value if side else None, trials=trials, sex=sex.value if sex else None,
+                       hip_tolerance_deg=hip_tolerance, norms=str(norms) if norms else None)
+        _batch(recordings, out, ProtocolSpec("test90", options), model=model, offline=offline, quiet=quiet,
+               verbose=verbose, jobs=jobs, force=force, export=export, height_m=height_m,
+               camera_profile=camera_profile, ray=ray)
+        return
+    recording = recordings[0] if recordings else None
 
     def protocol() -> Test90Protocol:
         return Test90Protocol.from_options(side.value if side else None, trials, sex.value if sex else None,
@@ -177,7 +243,10 @@ HoldSideChoice = Enum("HoldSideChoice", {"left": "left", "right": "right", "both
 @app.command()
 def hold(
     stretch: Annotated[str, typer.Argument(help="A stretch name from `hamflex stretches`.", show_default=False)],
-    video: Annotated[Optional[Path], typer.Argument(help="A recorded video (omit with --camera).", show_default=False)] = None,
+    videos: Annotated[
+        Optional[list[Path]],
+        typer.Argument(help="A recorded video (omit with --camera); several, folders or globs: a batch.", show_default=False),
+    ] = None,
     out: OutOption = DEFAULT_OUT,
     side: Annotated[
         Optional[HoldSideChoice],
@@ -192,12 +261,26 @@ def hold(
     camera: CameraOption = None, realtime: RealtimeOption = False, display: DisplayOption = True,
     audio: AudioOption = True, voice: VoiceOption = False, mirror: MirrorOption = False, record: RecordOption = None,
     camera_profile: CameraProfileOption = None, person: PersonOption = None, db: DbOption = None,
+    jobs: JobsOption = None, force: ForceOption = False, export: ExportOption = None, height_m: HeightOption = None,
+    ray: RayOption = None,
     model: ModelOption = None, offline: OfflineOption = False, quiet: QuietOption = False,
     verbose: VerboseOption = False,
 ) -> None:
-    """Coach a stretch hold: count valid seconds (right posture, no bouncing) and reps; write OUT/hold.json."""
+    """Coach a stretch hold: count valid seconds (right posture, no bouncing) and reps; write OUT/hold.json
+    (a batch: OUT/<video>/hold.json each, OUT/batch.json and OUT/summary.csv)."""
     from hamflex.pipelines.api import hold_protocol
+    from hamflex.pipelines.batch import ProtocolSpec
     from hamflex.protocols.hold import SAFETY_ADVICE
+
+    if _is_batch(videos, export, ray, {"--camera": camera is not None, "--person": person is not None,
+                                       "--json": json_output}):
+        options = dict(stretch=stretch, side=side.value if side else None, hold_s=hold_s, reps=reps,
+                       catalog=str(catalog) if catalog else None)
+        _batch(videos, out, ProtocolSpec("hold", options), model=model, offline=offline, quiet=quiet,
+               verbose=verbose, jobs=jobs, force=force, export=export, height_m=height_m,
+               camera_profile=camera_profile, ray=ray)
+        return
+    video = videos[0] if videos else None
 
     def protocol():
         start_depth_deg = None

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from hamflex.errors import ModelUnavailableError
 from hamflex.media.native_log import native_stderr_silenced
 from hamflex.media.sources import Frame
 from hamflex.core.landmarks import NUM_LANDMARKS, side_index
@@ -103,6 +104,14 @@ def _sigint_deferred() -> Iterator[None]:
         raise KeyboardInterrupt
 
 
+def _model_bytes(model_path: Path) -> bytes:
+    """The model file's bytes, read once per estimator (``restart`` reuses them)."""
+    try:
+        return model_path.read_bytes()
+    except OSError as error:
+        raise ModelUnavailableError(f"{model_path}: not a usable pose model ({error.strerror or error})") from error
+
+
 class PoseEstimator:
     """A MediaPipe PoseLandmarker in VIDEO mode (streams) or IMAGE mode (photos).
 
@@ -129,19 +138,28 @@ class PoseEstimator:
         self._verbose = verbose
         self._landmarker = None
         self._silence = None
+        self._model_bytes = b""
         self._previous_hip_centre_px: np.ndarray | None = None
         self._previous_height_px: float | None = None
 
     def __enter__(self) -> PoseEstimator:
-        from mediapipe.tasks.python import BaseOptions, vision
-
-        from hamflex.errors import ModelUnavailableError
-
         self._silence = native_stderr_silenced(not self._verbose)
         self._silence.__enter__()
+        try:
+            self._model_bytes = _model_bytes(self.model_path)
+            self._open_landmarker()
+        except BaseException:  # never leave stderr silenced
+            self.close()
+            raise
+        return self
+
+    def _open_landmarker(self) -> None:
+        """A new landmarker from the model bytes already read (fresh tracking state)."""
+        from mediapipe.tasks.python import BaseOptions, vision
+
         detection, presence, tracking = self._confidences
         options = vision.PoseLandmarkerOptions(
-            base_options=BaseOptions(model_asset_path=str(self.model_path)),
+            base_options=BaseOptions(model_asset_buffer=self._model_bytes),
             running_mode=vision.RunningMode.IMAGE if self.image_mode else vision.RunningMode.VIDEO,
             num_poses=self.num_poses,
             min_pose_detection_confidence=detection,
@@ -151,11 +169,19 @@ class PoseEstimator:
         try:
             with _sigint_deferred():
                 self._landmarker = vision.PoseLandmarker.create_from_options(options)
-        except BaseException as error:  # Ctrl-C included: close what was made, never leave stderr silenced
-            self.close()
-            if isinstance(error, Exception):
-                raise ModelUnavailableError(f"{self.model_path}: not a usable pose model ({error})") from error
-            raise
+        except Exception as error:
+            raise ModelUnavailableError(f"{self.model_path}: not a usable pose model ({error})") from error
+
+    def restart(self) -> PoseEstimator:
+        """Forget the previous recording (tracking, timestamps, the person followed) without
+        reading the model again: an estimator opened once serves many recordings, each
+        analysed exactly as by a new estimator."""
+        if self._landmarker is not None:
+            self._landmarker.close()
+            self._landmarker = None
+        self._previous_hip_centre_px = None
+        self._previous_height_px = None
+        self._open_landmarker()
         return self
 
     def detect(self, frame: Frame) -> PoseFrame:

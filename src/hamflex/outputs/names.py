@@ -5,6 +5,9 @@ from __future__ import annotations
 # Per analysed recording, in OUT/<recording>/ (``hamflex analyze``, and beside every protocol).
 ANGLES_CSV = "angles.csv"
 SUMMARY_JSON = "summary.json"
+LANDMARKS_NPZ = "landmarks.npz"  # every frame's landmarks, visibility and world landmarks
+TRC_FILE = "landmarks.trc"  # --export trc: OpenSim marker trajectories
+MOT_FILE = "angles.mot"  # --export mot: OpenSim joint angles
 OVERLAY_VIDEO = "overlay.mp4"
 OVERLAY_IMAGE = "overlay.png"  # a photo's overlay
 
@@ -15,6 +18,10 @@ SETUP_JSON = "setup_check.json"
 ROUTINE_JSON = "routine.json"
 PROTOCOL_FILES = {"test90": TEST90_JSON, "hold": HOLD_JSON, "setup": SETUP_JSON, "routine": ROUTINE_JSON}
 """The result file of each protocol kind."""
+
+# Batches (several inputs, folders, globs), in OUT/.
+BATCH_JSON = "batch.json"  # each input's state: what a rerun skips
+BATCH_SUMMARY_CSV = "summary.csv"  # one row per input
 
 # Live sessions: OUT/live_session.json, and the --record folder.
 LIVE_SESSION_JSON = "live_session.json"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterator
 
 from rich.console import Console
@@ -53,3 +54,39 @@ def frame_progress(description: str, total_frames: int | None, enabled: bool = T
     )
     with progress:
         yield FrameProgress(progress, progress.add_task(description, total=total_frames))
+
+
+class BatchProgress:
+    """The batch's one display: videos done of total, overall frames per second, ETA."""
+
+    def __init__(self, progress: Progress | None = None, task_id=None) -> None:
+        self._progress = progress
+        self._task_id = task_id
+        self._frames = 0
+        self._started = time.perf_counter()
+
+    def finished(self, frames: int) -> None:
+        """One more input finished after analysing ``frames`` frames."""
+        if self._progress is None:
+            return
+        self._frames += frames
+        fps = self._frames / max(time.perf_counter() - self._started, 1e-9)
+        self._progress.update(self._task_id, advance=1, fps=f"{fps:5.1f} fps")
+
+
+@contextlib.contextmanager
+def batch_progress(total: int, done: int, enabled: bool = True) -> Iterator[BatchProgress]:
+    """A progress display for a batch of ``total`` inputs, ``done`` of them already complete."""
+    if not enabled:
+        yield BatchProgress()
+        return
+    progress = Progress(
+        TextColumn("[bold]videos"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("[cyan]{task.fields[fps]}"),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+    )
+    with progress:
+        yield BatchProgress(progress, progress.add_task("videos", total=total, completed=done, fps="  ... fps"))

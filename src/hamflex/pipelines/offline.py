@@ -7,6 +7,7 @@ so far are written before returning or raising.
 
 from __future__ import annotations
 
+import contextlib
 import time
 import warnings as _warnings
 from dataclasses import dataclass, field
@@ -25,7 +26,8 @@ from hamflex.media.models import resolve_model
 from hamflex.media.pose import PoseEstimator, PoseFrame
 from hamflex.media.sources import Frame, PhotoSource, VideoInfo, VideoSource, open_source
 from hamflex.outputs.files import write_json
-from hamflex.outputs.names import ANGLES_CSV, OVERLAY_IMAGE, OVERLAY_VIDEO, SUMMARY_JSON
+from hamflex.outputs.names import ANGLES_CSV, LANDMARKS_NPZ, OVERLAY_IMAGE, OVERLAY_VIDEO, SUMMARY_JSON
+from hamflex.outputs.opensim import write_landmarks_npz
 from hamflex.outputs.overlay import compose_overlay
 from hamflex.outputs.progress import frame_progress
 from hamflex.outputs.tables import ANGLE_COLUMNS, write_angles_csv
@@ -168,18 +170,30 @@ def _detect_all(source, estimator: PoseEstimator, profile: CameraProfile | None,
     return poses, False, False
 
 
-def _prepare(source, camera_profile, model, offline: bool, progress: bool, target_dir: Path | None):
+def _prepare(source, camera_profile, model, offline: bool, progress: bool, target_dir: Path | None,
+             estimator: PoseEstimator | None):
     """Everything that can fail before the work starts (the source is closed if it does)."""
     try:
         profile = load_profile(camera_profile)
         profile = profile.for_image_size(source.width, source.height) if profile is not None else None
-        model_path = resolve_model(model, offline=offline, progress=progress)
+        model_path = estimator.model_path if estimator is not None else resolve_model(
+            model, offline=offline, progress=progress)
         if target_dir is not None:
             target_dir.mkdir(parents=True, exist_ok=True)  # an unwritable place fails now, not after the work
     except BaseException:
         source.close()
         raise
     return profile, model_path
+
+
+def _opened_estimator(estimator: PoseEstimator | None, model_path: Path, photo: bool, num_poses: int,
+                      verbose: bool) -> contextlib.AbstractContextManager[PoseEstimator]:
+    """The caller's open estimator, restarted (the caller closes it), or a new one for this input."""
+    if estimator is not None:
+        if estimator.image_mode != photo:
+            raise ValueError("the estimator's image mode does not suit this input")
+        return contextlib.nullcontext(estimator.restart())
+    return PoseEstimator(model_path, image_mode=photo, num_poses=num_poses, verbose=verbose)
 
 
 def _profile_label(camera_profile: CameraProfile | str | Path | None) -> str | None:
@@ -202,6 +216,7 @@ def analyze_video(
     output_name: str | None = None,
     camera_profile: CameraProfile | str | Path | None = None,
     max_duration_s: float | None = None,
+    estimator: PoseEstimator | None = None,
 ) -> AnalysisResult:
     """Analyse one video or photo; with ``out_dir``, write ``angles.csv``, ``summary.json``
     (and ``overlay.mp4``) to ``out_dir/<output_name or the file's stem>/``. With
@@ -213,16 +228,17 @@ def analyze_video(
     undistorts every pose's image landmarks right after detection; one for another frame
     shape raises :class:`~hamflex.errors.CameraProfileError` before any frame is analysed.
     On Ctrl-C the frames so far are written, then :class:`AnalysisInterrupted` (a
-    ``KeyboardInterrupt`` carrying the partial result) is raised.
+    ``KeyboardInterrupt`` carrying the partial result) is raised. An open ``estimator`` (a
+    batch worker's, loaded once) is restarted and used instead of loading the model again.
     """
     source = open_source(path)
     target_dir = Path(out_dir) / (output_name or Path(path).stem) if out_dir is not None else None
-    profile, model_path = _prepare(source, camera_profile, model, offline, progress, target_dir)
+    profile, model_path = _prepare(source, camera_profile, model, offline, progress, target_dir, estimator)
     info = source.info
     started = time.perf_counter()
-    with source, PoseEstimator(model_path, image_mode=info.photo, num_poses=num_poses, verbose=verbose) as estimator:
+    with source, _opened_estimator(estimator, model_path, info.photo, num_poses, verbose) as opened:
         sink = _OverlaySink(target_dir, info, min_visibility) if overlay and target_dir is not None else None
-        poses, interrupted, stopped_early = _detect_all(source, estimator, profile, sink, progress, max_duration_s)
+        poses, interrupted, stopped_early = _detect_all(source, opened, profile, sink, progress, max_duration_s)
     elapsed_s = time.perf_counter() - started
     sequence = PoseSequence.from_frames(poses, info.width, info.height)
     result = AnalysisResult(
@@ -248,8 +264,15 @@ def analyze_video(
 
 
 def write_outputs(result: AnalysisResult, target_dir: Path) -> dict[str, Path]:
-    """Write ``angles.csv`` and ``summary.json`` for a result."""
+    """Write ``angles.csv``, ``landmarks.npz`` (every frame's landmarks: ``hamflex rescore``
+    scores them again without the model) and ``summary.json`` for a result."""
+    poses = result.poses
     return {
-        "angles_csv": write_angles_csv(target_dir / ANGLES_CSV, result.angles, result.poses.frame_index),
+        "angles_csv": write_angles_csv(target_dir / ANGLES_CSV, result.angles, poses.frame_index),
+        "landmarks_npz": write_landmarks_npz(
+            target_dir / LANDMARKS_NPZ, frame_index=poses.frame_index, timestamp_ms=poses.timestamp_ms,
+            detected=poses.detected, landmarks_px=poses.landmarks_px, world_landmarks_m=poses.world_landmarks_m,
+            visibility=poses.visibility, presence=poses.presence, image_width=poses.image_width,
+            image_height=poses.image_height),
         "summary_json": write_json(target_dir / SUMMARY_JSON, result.to_dict()),
     }

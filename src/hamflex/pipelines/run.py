@@ -43,12 +43,22 @@ def run_protocol(source: str | Path, protocol: FrameProtocol, out_dir: str | Pat
     out_dir = Path(out_dir)
     run = _run_camera if live is not None else _run_recording
     result, failure = run(str(source), protocol, out_dir, options, live)
+    return _saved(result, failure, protocol, out_dir, source if live is None else f"camera {source}")
+
+
+def score_and_save(analysis: AnalysisResult, protocol: FrameProtocol, out_dir: str | Path) -> Any:
+    """Score an analysis made elsewhere (a batch worker's, or saved landmarks being rescored)
+    and save the result exactly as :func:`run_protocol` does, refusal included."""
+    return _saved(score_analysis(analysis, protocol), None, protocol, Path(out_dir), analysis.source)
+
+
+def _saved(result: Any, failure: BaseException | None, protocol: FrameProtocol, out_dir: Path, where: Any) -> Any:
+    """Save the result, then raise what ended the run or the protocol's refusal, if any."""
     write_json(result_path(out_dir, protocol), result.to_dict())
     if failure is not None:
         raise failure
     refusal = protocol.nothing_scored(result)
     if refusal is not None:
-        where = source if live is None else f"camera {source}"
         raise type(refusal)(f"{where}: {refusal}")
     return result
 
