@@ -5,7 +5,7 @@ Exit codes (also in docs/cli.md):
 ==== =====================================================================
 0    success
 1    unexpected internal error (a bug: please report it)
-2    wrong command-line usage
+2    wrong command-line usage (also: ``hamflex serve`` without the ``web`` extra)
 3    input missing, unreadable, empty, corrupt or not a video/photo
 4    no person found in the input
 5    pose model not available (offline and none cached, or a bad file)
@@ -59,6 +59,12 @@ class CameraProfileError(HamflexError):
     """A camera profile does not match the video it is applied to."""
 
     exit_code = 8
+
+
+class MissingExtraError(HamflexError):
+    """A command needs an optional extra that is not installed (``pip install "hamflex[web]"``)."""
+
+    exit_code = 2
 
 
 EXIT_INTERRUPTED = 130

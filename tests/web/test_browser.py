@@ -8,15 +8,14 @@ import shutil
 
 import httpx
 import pytest
-
-from hamflex.web.server import ServerConfig
-from tests.support.web_server import running_server
-
 from selenium import webdriver
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
+
+from hamflex.web.server import ServerConfig
+from tests.support.web_server import running_server
 
 ANALYSIS_TIMEOUT_S = 150
 CLIP = "synthetic/flat2d_supine9090.mp4"

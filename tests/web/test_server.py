@@ -158,7 +158,10 @@ def test_bad_fields_are_refused_with_a_json_error(client, tmp_path):
     person = _person(client)
     answer = _upload(client, path, person["id"], protocol="dance")
     assert answer.status_code == 422 and "protocol" in answer.json()["error"]
+    answer = _upload(client, path, person["id"], protocol="hold")
+    assert answer.status_code == 422 and "unknown stretch" in answer.json()["error"]
     assert client.get("/api/sessions/12345").status_code == 404
+    assert not [p for p in (tmp_path / "data").rglob("*") if p.is_file()]  # refused uploads are not kept
 
 
 def test_what_users_type_is_shown_escaped(client):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import secrets
+import socket
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -12,7 +13,7 @@ import platformdirs
 
 from hamflex.cli.app import app
 from hamflex.cli.flags import DbOption
-from hamflex.errors import HamflexError
+from hamflex.errors import MissingExtraError
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
@@ -35,6 +36,18 @@ def access_token(host: str, token: str | None) -> str | None:
     return secrets.token_urlsafe(24)
 
 
+def check_free(host: str, port: int) -> None:
+    """Bind and release the address first, so "address already in use" is one error line
+    (an OSError, exit 3) instead of uvicorn's log."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise OSError(error.errno, f"cannot listen on {host}:{port}: {error.strerror}") from None
+
+
 def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("hamflex")) / "web"
 
@@ -55,18 +68,13 @@ def serve(
 
         from hamflex.web.server import ServerConfig, create_app
     except ImportError as error:
-        raise WebExtraMissing(f"hamflex serve needs the web extra: pip install \"hamflex[web]\" ({error})") from None
+        raise MissingExtraError(f"hamflex serve needs the web extra: pip install \"hamflex[web]\" ({error})") from None
     from hamflex.history.store import default_db_path
 
+    check_free(host, port)
     token = access_token(host, token)
     config = ServerConfig(db_path=db or default_db_path(), data_dir=data or default_data_dir(), token=token,
                           max_upload_bytes=max_upload_mb * 1024 * 1024, workers=workers)
     shown = f"[{host}]" if ":" in host else host
     typer.echo(f"hamflex: serving on http://{shown}:{port}/" + (f"?token={token}" if token else ""), err=True)
     uvicorn.run(create_app(config), host=host, port=port, log_level="warning")
-
-
-class WebExtraMissing(HamflexError):
-    """The web extra (FastAPI, uvicorn) is not installed."""
-
-    exit_code = 2

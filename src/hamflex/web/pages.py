@@ -11,8 +11,11 @@ import jinja2
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 
-from hamflex.history.store import side_results
+from hamflex.history.adherence import stretching_adherence
+from hamflex.history.store import list_sessions, side_results
+from hamflex.history.trends import deficit_trends
 from hamflex.outputs.names import ANGLES_CSV, REPORT_HTML, trial_picture
+from hamflex.protocols.catalog import load_catalog
 from hamflex.web.jobs import Analysis, get_analysis, list_analyses
 from hamflex.web.people import SEXES, PersonError, add_person, get_person, list_people
 
@@ -75,14 +78,18 @@ def _people_pages(app: FastAPI) -> None:
         if found is None:
             return _not_found(f"person {person_id}")
         rows = [(a, result_summary(a.result(config.data_dir))) for a in list_analyses(config.db_path, person_id)]
-        return _page("person.html", title=found.name, person=found, rows=rows)
+        history = list_sessions(found.name, db_path=config.db_path)
+        adherence = stretching_adherence(history) if any(s.kind == "hold" for s in history) else None
+        return _page("person.html", title=found.name, person=found, rows=rows, trends=deficit_trends(history),
+                     adherence=adherence)
 
     @app.get("/people/{person_id}/new", response_class=HTMLResponse)
     def new_session(request: Request, person_id: int):
         found = get_person(request.app.state.config.db_path, person_id)
         if found is None:
             return _not_found(f"person {person_id}")
-        return _page("new_session.html", title=f"New session: {found.name}", person=found)
+        return _page("new_session.html", title=f"New session: {found.name}", person=found,
+                     stretches=list(load_catalog().values()))
 
 
 def _session_pages(app: FastAPI) -> None:

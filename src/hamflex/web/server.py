@@ -20,6 +20,7 @@ from fastapi.staticfiles import StaticFiles
 
 from hamflex.errors import HamflexError
 from hamflex.history.store import replace_session_result
+from hamflex.protocols.catalog import load_catalog, lookup_stretch
 from hamflex.web.evidence import correct_trial, tested_leg_points
 from hamflex.web.jobs import PROTOCOLS, AnalysisPool, create_analysis, get_analysis
 from hamflex.web.people import PersonError, add_person, get_person, list_people
@@ -100,8 +101,11 @@ def _checked_fields(config: ServerConfig, fields: dict[str, str]) -> str | None:
     """Why the form fields of a new session are wrong, None if they are right."""
     if fields.get("protocol") not in PROTOCOLS:
         return f"protocol must be one of {', '.join(PROTOCOLS)}"
-    if fields["protocol"] == "hold" and not fields.get("stretch"):
-        return "a hold needs the stretch's name (hamflex stretches lists them)"
+    if fields["protocol"] == "hold":
+        try:
+            lookup_stretch(fields.get("stretch", ""), load_catalog())
+        except HamflexError as error:
+            return str(error)
     person_id = fields.get("person_id", "")
     if not person_id.isdigit() or get_person(config.db_path, int(person_id)) is None:
         return "person_id must be the id of a stored person"
