@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -157,24 +156,23 @@ def worker_count(requested: int | None = None) -> int:
 
 
 class AnalysisPool:
-    """The background workers (spawned processes: MediaPipe is not fork-safe)."""
+    """The background workers (spawned processes: MediaPipe is not fork-safe). Stopping the
+    server ends them at once; an analysis cut short is queued again at the next start."""
 
     def __init__(self, db_path: Path, data_dir: Path, workers: int | None = None) -> None:
         self.db_path, self.data_dir = db_path, data_dir
         self.workers = worker_count(workers)
-        self._executor = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+        self._pool = multiprocessing.get_context("spawn").Pool(self.workers)
 
     def submit(self, analysis_id: int) -> None:
         """Queue an analysis; returns at once."""
-        future = self._executor.submit(run_analysis, self.db_path, self.data_dir, analysis_id)
-        future.add_done_callback(lambda done: self._crashed(done, analysis_id))
+        self._pool.apply_async(run_analysis, (self.db_path, self.data_dir, analysis_id),
+                               error_callback=lambda error: self._crashed(error, analysis_id))
 
-    def _crashed(self, future: Future, analysis_id: int) -> None:
-        """A worker that died (killed, out of memory) fails its analysis instead of leaving it running."""
-        error = future.exception()
-        if error is not None:
-            set_status(self.db_path, self.data_dir, analysis_id, "failed", 1.0,
-                       f"the analysis stopped: {type(error).__name__}: {error}")
+    def _crashed(self, error: BaseException, analysis_id: int) -> None:
+        """A worker that failed outside the analysis fails it instead of leaving it running."""
+        set_status(self.db_path, self.data_dir, analysis_id, "failed", 1.0,
+                   f"the analysis stopped: {type(error).__name__}: {error}")
 
     def resume(self) -> int:
         """Queue again every analysis a stopped server left queued or running; how many."""
@@ -185,4 +183,6 @@ class AnalysisPool:
         return len(unfinished)
 
     def shutdown(self) -> None:
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        """End the workers now (a running analysis stays "running" and is resumed next time)."""
+        self._pool.terminate()
+        self._pool.join()
