@@ -65,6 +65,8 @@ def test_an_uploaded_recording_gives_the_clis_result_and_can_be_corrected(client
     assert {k: v for k, v in state["result"].items() if k != "source"} == \
         {k: v for k, v in cli_json.items() if k != "source"}
 
+    person_page = client.get(f"/people/{person['id']}").text
+    assert "Trend per side" in person_page and f"/sessions/{state['id']}/report" in person_page
     page = client.get(f"/sessions/{state['id']}").text
     assert "trial_1_end.jpg" in page and "Trial 1" in page
     picture = client.get(f"/sessions/{state['id']}/files/trial_1_end.jpg")

@@ -53,6 +53,10 @@ def _trials(data_dir: Path, analysis: Analysis) -> list[dict[str, Any]]:
     return list((analysis.result(data_dir) or {}).get("trials") or [])
 
 
+def _person_of(request: Request, person_id: int):
+    return get_person(request.app.state.config.db_path, person_id)
+
+
 def _people_pages(app: FastAPI) -> None:
     @app.get("/", response_class=HTMLResponse)
     def people(request: Request, q: str = ""):
@@ -73,8 +77,7 @@ def _people_pages(app: FastAPI) -> None:
 
     @app.get("/people/{person_id}", response_class=HTMLResponse)
     def person(request: Request, person_id: int):
-        config = request.app.state.config
-        found = get_person(config.db_path, person_id)
+        config, found = request.app.state.config, _person_of(request, person_id)
         if found is None:
             return _not_found(f"person {person_id}")
         rows = [(a, result_summary(a.result(config.data_dir))) for a in list_analyses(config.db_path, person_id)]
@@ -85,7 +88,7 @@ def _people_pages(app: FastAPI) -> None:
 
     @app.get("/people/{person_id}/new", response_class=HTMLResponse)
     def new_session(request: Request, person_id: int):
-        found = get_person(request.app.state.config.db_path, person_id)
+        found = _person_of(request, person_id)
         if found is None:
             return _not_found(f"person {person_id}")
         return _page("new_session.html", title=f"New session: {found.name}", person=found,
