@@ -21,7 +21,6 @@ from fastapi.staticfiles import StaticFiles
 from hamflex.errors import HamflexError
 from hamflex.history.store import replace_session_result
 from hamflex.protocols.catalog import load_catalog, lookup_stretch
-from hamflex.web.evidence import correct_trial, tested_leg_points
 from hamflex.web.jobs import PROTOCOLS, AnalysisPool, create_analysis, get_analysis
 from hamflex.web.people import PersonError, add_person, get_person, list_people
 from hamflex.web.uploads import DEFAULT_MAX_UPLOAD_BYTES, UploadRefused, receive_upload
@@ -154,6 +153,8 @@ def _add_api(app: FastAPI) -> None:
     @app.get("/api/sessions/{analysis_id}/trials/{number}/landmarks")
     def trial_points(request: Request, analysis_id: int, number: int):
         """The tested leg's hip, knee and ankle on the trial's end-position picture, in pixels."""
+        from hamflex.web.evidence import tested_leg_points  # numpy/scipy only when needed: a quick start
+
         config: ServerConfig = request.app.state.config
         analysis = get_analysis(config.db_path, analysis_id)
         points = tested_leg_points(config.data_dir / analysis.folder, number) if analysis is not None else None
@@ -166,6 +167,8 @@ def _add_api(app: FastAPI) -> None:
 
 async def _correct(request: Request, analysis_id: int, number: int) -> JSONResponse:
     """Re-score one trial from hand-placed points: JSON ``{"hip": [x, y], "knee": …, "ankle": …}``."""
+    from hamflex.web.evidence import correct_trial
+
     config: ServerConfig = request.app.state.config
     analysis = get_analysis(config.db_path, analysis_id)
     if analysis is None or analysis.status != "done" or analysis.protocol != "test90":
