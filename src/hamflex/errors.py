@@ -5,7 +5,7 @@ Exit codes (also in docs/cli.md):
 ==== =====================================================================
 0    success
 1    unexpected internal error (a bug: please report it)
-2    wrong command-line usage
+2    wrong command-line usage (also: ``hamflex serve`` without the ``web`` extra)
 3    input missing, unreadable, empty, corrupt or not a video/photo
 4    no person found in the input
 5    pose model not available (offline and none cached, or a bad file)
@@ -63,7 +63,8 @@ class CameraProfileError(HamflexError):
 
 
 class MissingExtraError(HamflexError):
-    """An option needs an optional dependency (an extra) that is not installed."""
+    """A command or option needs an optional extra that is not installed (the message says which:
+    ``pip install "hamflex[web]"``, ``"hamflex[ray]"``)."""
 
     exit_code = 9
 

@@ -32,6 +32,7 @@ from hamflex.history.store import (
     known_persons,
     list_sessions,
     record_session,
+    replace_session_result,
 )
 from hamflex.history.export import export_sessions
 
@@ -80,7 +81,10 @@ def test_a_version_1_database_is_migrated_forward_and_backfilled(tmp_path):
     assert [s.kind for s in sessions] == ["test90", "hold"]
     assert sessions[0].deficit_deg("left") == 24.5
     with sqlite3.connect(db) as connection:
-        assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+        tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        assert {"people", "analyses"} <= tables  # v3: the web app's people and analyses, empty
+        assert connection.execute("SELECT COUNT(*) FROM people").fetchone()[0] == 0
         rows = connection.execute("SELECT person_key, left_deficit_deg, right_deficit_deg, valid_seconds_total,"
                                   " reps_completed FROM sessions ORDER BY id").fetchall()
         indexes = [row[1] for row in connection.execute("PRAGMA index_list(sessions)")]
@@ -90,6 +94,19 @@ def test_a_version_1_database_is_migrated_forward_and_backfilled(tmp_path):
     # A new session lands beside the migrated ones.
     record_session("test90", "Anna Smith", make_test90_result(20, 17), "b.mp4", db)
     assert len(list_sessions("anna smith", db_path=db)) == 3
+
+
+def test_a_revised_result_replaces_the_stored_one_and_its_summary(tmp_path):
+    db = tmp_path / "h.sqlite3"
+    first = record_session("test90", "Ann", make_test90_result(24.5, 18.0), "a.mp4", db)
+    record_session("test90", "Ann", make_test90_result(30.0, 30.0), "b.mp4", db)
+    replace_session_result(first, make_test90_result(10.0, 18.0), db)
+    assert [s.deficit_deg("left") for s in list_sessions("Ann", db_path=db)] == [10.0, 30.0]
+    with sqlite3.connect(db) as connection:
+        assert connection.execute("SELECT left_deficit_deg FROM sessions WHERE id = ?", (first,)).fetchone()[0] == 10.0
+    connection.close()
+    with pytest.raises(HistoryError, match="no session 99"):
+        replace_session_result(99, make_test90_result(1.0, 1.0), db)
 
 
 def test_a_database_from_a_newer_hamflex_is_refused(tmp_path):

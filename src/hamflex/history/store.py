@@ -126,13 +126,44 @@ def _summary_columns_v2(connection: sqlite3.Connection) -> None:
     connection.execute("CREATE INDEX sessions_person_time ON sessions (person_key, recorded_at)")
 
 
+def _people_v3(connection: sqlite3.Connection) -> None:
+    """v3: the people of the web app (name, sex for the norms, note) and its analyses, each
+    queued or run on an uploaded file; existing sessions are untouched."""
+    connection.execute(
+        """CREATE TABLE people (
+               id INTEGER PRIMARY KEY,
+               name TEXT NOT NULL,
+               person_key TEXT NOT NULL,
+               sex TEXT,
+               note TEXT NOT NULL DEFAULT '',
+               created_at TEXT NOT NULL
+           )"""
+    )
+    connection.execute(
+        """CREATE TABLE analyses (
+               id INTEGER PRIMARY KEY,
+               person_id INTEGER NOT NULL REFERENCES people (id),
+               protocol TEXT NOT NULL,
+               stretch TEXT,
+               status TEXT NOT NULL,
+               progress REAL NOT NULL DEFAULT 0,
+               error TEXT,
+               folder TEXT NOT NULL,
+               upload TEXT NOT NULL,
+               session_id INTEGER REFERENCES sessions (id),
+               created_at TEXT NOT NULL
+           )"""
+    )
+    connection.execute("CREATE INDEX analyses_person ON analyses (person_id, created_at)")
+
+
 # MIGRATIONS[i] takes a database from user_version i to i + 1.
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_create_v1, _summary_columns_v2)
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_create_v1, _summary_columns_v2, _people_v3)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
 @contextlib.contextmanager
-def _transaction(connection: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+def transaction(connection: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     """BEGIN IMMEDIATE … COMMIT (ROLLBACK on any error): writers queue on the busy timeout."""
     connection.execute("BEGIN IMMEDIATE")
     try:
@@ -158,7 +189,7 @@ def _migrate(connection: sqlite3.Connection, path: Path) -> None:
     processes opening an old database migrate it once."""
     if _schema_version(connection, path) == SCHEMA_VERSION:
         return
-    with _transaction(connection):
+    with transaction(connection):
         version = _schema_version(connection, path)
         for migration in MIGRATIONS[version:]:
             migration(connection)
@@ -202,7 +233,7 @@ def history_exists(db_path: Path | None = None) -> bool:
 
 @contextlib.contextmanager
 def open_history(db_path: Path | None = None) -> Iterator[sqlite3.Connection]:
-    """An open, migrated connection (autocommit mode; write with :func:`_transaction`).
+    """An open, migrated connection (autocommit mode; write with :func:`transaction`).
 
     Creates the database (and its folders) if missing: only writers should open one that
     may not exist yet (readers check :func:`history_exists` first).
@@ -266,7 +297,7 @@ def record_session(kind: str, person: str, result: Any, source: str, db_path: Pa
         raise ValueError("a person's name cannot be empty")
     values = summary_values(kind, result)
     result_json = json.dumps(json_ready(result), ensure_ascii=False, sort_keys=True)
-    with open_history(db_path) as connection, _transaction(connection):
+    with open_history(db_path) as connection, transaction(connection):
         cursor = connection.execute(
             "INSERT INTO sessions (kind, person, person_key, recorded_at, source, result_json,"
             " left_deficit_deg, right_deficit_deg, valid_seconds_total, reps_completed)"
@@ -276,6 +307,21 @@ def record_session(kind: str, person: str, result: Any, source: str, db_path: Pa
              values["valid_seconds_total"], values["reps_completed"]),
         )
         return int(cursor.lastrowid)
+
+
+def replace_session_result(session_id: int, result: Any, db_path: Path | None = None) -> None:
+    """Store a revised result of a recorded session (a trial corrected by hand), summary included."""
+    result = result.to_dict() if hasattr(result, "to_dict") else result
+    with open_history(db_path) as connection, transaction(connection):
+        kind = connection.execute("SELECT kind FROM sessions WHERE id = ?", (session_id,)).fetchone()
+        if kind is None:
+            raise HistoryError(f"no session {session_id} in the history")
+        values = summary_values(kind[0], result)
+        connection.execute(
+            "UPDATE sessions SET result_json = ?, left_deficit_deg = ?, right_deficit_deg = ?,"
+            " valid_seconds_total = ?, reps_completed = ? WHERE id = ?",
+            (json.dumps(json_ready(result), ensure_ascii=False, sort_keys=True), values["left_deficit_deg"],
+             values["right_deficit_deg"], values["valid_seconds_total"], values["reps_completed"], session_id))
 
 
 def list_sessions(person: str | None = None, kind: str | None = None,

@@ -21,6 +21,8 @@ from hamflex.media.native_log import native_stderr_silenced
 from hamflex.errors import InputError
 
 PHOTO_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
+VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv", ".3gp"})
+"""Recording types hamflex is known to read (OpenCV/FFmpeg may read more; the web app accepts these)."""
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,12 @@ RECORD_LANDMARKS_CSV = "landmarks.csv"
 RECORD_CUES_WAV = "cues.wav"
 RECORD_SESSION_JSON = "session.json"
 
+# The web app (``hamflex serve``), in DATA/sessions/<id>/.
+WEB_STATUS_JSON = "status.json"  # queued/running/done/failed, progress and error
+WEB_UPLOAD_STEM = "upload"  # the uploaded file, named by the server: upload.<allowed suffix>
+WEB_CORRECTIONS_JSON = "corrections.json"  # landmark points corrected by hand, per trial
+WEB_LANDMARKS_JSON = "trial_landmarks.json"  # the pixel landmarks of each trial's end-position frame
+
 # Reports.
 REPORT_HTML = "report.html"
 REPORT_PDF = "report.pdf"

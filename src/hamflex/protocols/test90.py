@@ -22,7 +22,7 @@ Thresholds and their reasons: ``docs/test90.md``.
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, ClassVar
 
 import numpy as np
@@ -244,9 +244,12 @@ class Trial:
     knee_extension_deficit_spread_deg: float = float("nan")  # interquartile range over the end position
     spread_note: str = ""  # set when that spread exceeds the test's measurement error (SEM)
     picture: str | None = None  # the end-position picture beside test90.json (trial_<n>_end.jpg)
+    correction: dict[str, Any] | None = None  # landmarks corrected by hand: the points and the original values
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
+        if data["correction"] is None:  # only a trial corrected by hand carries the key
+            del data["correction"]
         for key in ("knee_extension_deficit_deg", "hip_flexion_deg", "hip_drift_deg", "other_hip_flexion_deg",
                     "knee_extension_deficit_spread_deg"):
             data[key] = _round(data[key])
@@ -323,6 +326,12 @@ class Test90Result(SessionFields):
             settings=data.get("settings", {}), notes=list(data.get("notes", [])),
             no_trial_reason=data.get("no_trial_reason"),
         )
+
+
+def _asymmetry_deg(sides: dict[str, SideSummary]) -> float | None:
+    """Left minus right mean deficit, None unless both sides have one."""
+    means = [sides[side].mean_deficit_deg for side in ("left", "right") if side in sides]
+    return _round(means[0] - means[1]) if len(means) == 2 and None not in means else None
 
 
 def check_trial(frames: list[FrameFeatures], end: list[FrameFeatures], start_hip_deg: float,
@@ -518,11 +527,10 @@ class Test90Protocol:
         if provisional is not None:
             trials.append(provisional)
         sides = self._aggregate(trials)
-        means = [sides[side].mean_deficit_deg for side in ("left", "right") if side in sides]
         return Test90Result(
             trials=trials,
             sides=sides,
-            asymmetry_deg=_round(means[0] - means[1]) if len(means) == 2 and None not in means else None,
+            asymmetry_deg=_asymmetry_deg(sides),
             sex=self.sex,
             norms={"table": self.norms.path, "sem_deg": self.norms.sem_deg,
                    "min_real_change_deg": self.norms.min_real_change_deg, "source": self.norms.error_source},
@@ -531,6 +539,12 @@ class Test90Protocol:
             warnings=self._side_warnings(trials),
             no_trial_reason=None if trials else self.why_no_trial(),
         )
+
+    def rescored(self, result: Test90Result) -> Test90Result:
+        """``result`` with its sides, asymmetry and notes summarised again from its trials (after
+        a trial was corrected by hand)."""
+        sides = self._aggregate(result.trials)
+        return replace(result, sides=sides, asymmetry_deg=_asymmetry_deg(sides), notes=self._notes(result.trials, sides))
 
     def nothing_scored(self, result: Test90Result) -> HamflexError | None:
         """No trial found: the error saying why."""

@@ -1,0 +1,188 @@
+"""The web app's analyses: one per upload, stored in the history database (``analyses`` table)
+and in its folder ``DATA/sessions/<id>/`` (the upload, ``status.json`` and everything the
+CLI writes there), run in a pool of worker processes so no request waits for the model.
+
+A server restart loses nothing: unfinished analyses are queued again when the pool starts.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from hamflex.errors import HamflexError
+from hamflex.history.store import open_history, record_session, transaction
+from hamflex.outputs.files import write_json
+from hamflex.outputs.names import PROTOCOL_FILES, WEB_STATUS_JSON, WEB_UPLOAD_STEM
+
+PROTOCOLS = ("test90", "hold")
+STATUSES = ("queued", "running", "done", "failed")
+RUNNING_PROGRESS = 0.05  # the pipeline reports no fraction across processes: running = started
+SESSIONS_FOLDER = "sessions"
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """One uploaded file and the state of its analysis; ``folder`` is relative to the data folder."""
+
+    id: int
+    person_id: int
+    protocol: str
+    stretch: str | None
+    status: str
+    progress: float
+    error: str | None
+    folder: str
+    upload: str
+    session_id: int | None
+    created_at: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Analysis:
+        return cls(**data)
+
+    def result_file(self, data_dir: Path) -> Path:
+        """Where the CLI's result JSON of this analysis is (or will be)."""
+        return data_dir / self.folder / PROTOCOL_FILES[self.protocol]
+
+    def result(self, data_dir: Path) -> dict[str, Any] | None:
+        """The result JSON exactly as the CLI wrote it, None before there is one."""
+        path = self.result_file(data_dir)
+        return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
+_COLUMNS = "id, person_id, protocol, stretch, status, progress, error, folder, upload, session_id, created_at"
+
+
+def create_analysis(db_path: Path, data_dir: Path, person_id: int, protocol: str, stretch: str | None,
+                    uploaded: Path) -> Analysis:
+    """A queued analysis of ``uploaded`` (moved into the new session folder under a server name)."""
+    created_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    upload = f"{WEB_UPLOAD_STEM}{uploaded.suffix.lower()}"
+    with open_history(db_path) as connection, transaction(connection):
+        cursor = connection.execute(
+            "INSERT INTO analyses (person_id, protocol, stretch, status, folder, upload, created_at)"
+            " VALUES (?, ?, ?, 'queued', '', ?, ?)", (person_id, protocol, stretch, upload, created_at))
+        analysis_id = int(cursor.lastrowid)
+        folder = f"{SESSIONS_FOLDER}/{analysis_id}"
+        connection.execute("UPDATE analyses SET folder = ? WHERE id = ?", (folder, analysis_id))
+    (data_dir / folder).mkdir(parents=True, exist_ok=True)
+    os.replace(uploaded, data_dir / folder / upload)
+    analysis = get_analysis(db_path, analysis_id)
+    _write_status(data_dir, analysis)
+    return analysis
+
+
+def get_analysis(db_path: Path, analysis_id: int) -> Analysis | None:
+    with open_history(db_path) as connection:
+        row = connection.execute(f"SELECT {_COLUMNS} FROM analyses WHERE id = ?", (analysis_id,)).fetchone()
+    return Analysis(*row) if row else None
+
+
+def list_analyses(db_path: Path, person_id: int | None = None, statuses: tuple[str, ...] = STATUSES) -> list[Analysis]:
+    """Analyses in the order they were made, of one person or everyone, in the given states."""
+    query = f"SELECT {_COLUMNS} FROM analyses WHERE status IN ({', '.join('?' * len(statuses))})"
+    parameters: list[Any] = list(statuses)
+    if person_id is not None:
+        query += " AND person_id = ?"
+        parameters.append(person_id)
+    with open_history(db_path) as connection:
+        rows = connection.execute(query + " ORDER BY created_at, id", parameters).fetchall()
+    return [Analysis(*row) for row in rows]
+
+
+def _write_status(data_dir: Path, analysis: Analysis) -> None:
+    write_json(data_dir / analysis.folder / WEB_STATUS_JSON,
+               {key: getattr(analysis, key) for key in ("id", "status", "progress", "error")})
+
+
+def set_status(db_path: Path, data_dir: Path, analysis_id: int, status: str, progress: float,
+               error: str | None = None, session_id: int | None = None) -> Analysis:
+    """Record a new state in the database and in the session folder's ``status.json``."""
+    with open_history(db_path) as connection, transaction(connection):
+        connection.execute("UPDATE analyses SET status = ?, progress = ?, error = ?,"
+                           " session_id = COALESCE(?, session_id) WHERE id = ?",
+                           (status, progress, error, session_id, analysis_id))
+    analysis = get_analysis(db_path, analysis_id)
+    _write_status(data_dir, analysis)
+    return analysis
+
+
+def _analyse(analysis: Analysis, sex: str | None, folder: Path) -> Any:
+    """Run the protocol on the upload with the Python API, exactly as the CLI does."""
+    from hamflex.pipelines.api import run_hold, run_test90
+
+    upload = folder / analysis.upload
+    if analysis.protocol == "test90":
+        return run_test90(upload, folder, sex=sex)
+    return run_hold(analysis.stretch or "", upload, folder)
+
+
+def run_analysis(db_path: Path, data_dir: Path, analysis_id: int) -> None:
+    """The worker process's job: analyse, record the result in the history, keep the state.
+
+    A user-fixable problem ends the analysis ``failed`` with the CLI's one-line message."""
+    from hamflex.web.corrections import write_evidence
+    from hamflex.web.people import get_person
+
+    analysis = set_status(db_path, data_dir, analysis_id, "running", RUNNING_PROGRESS)
+    person = get_person(db_path, analysis.person_id)
+    folder = data_dir / analysis.folder
+    try:
+        result = _analyse(analysis, person.sex, folder)
+        write_evidence(folder, analysis.upload, result)
+    except HamflexError as error:
+        set_status(db_path, data_dir, analysis_id, "failed", 1.0, str(error))
+        return
+    except Exception as error:  # a bug: said in one line, never a traceback page
+        set_status(db_path, data_dir, analysis_id, "failed", 1.0, f"internal error: {type(error).__name__}: {error}")
+        return
+    session_id = record_session(analysis.protocol, person.name, result, analysis.upload, db_path)
+    set_status(db_path, data_dir, analysis_id, "done", 1.0, session_id=session_id)
+
+
+def worker_count(requested: int | None = None) -> int:
+    """At most one worker per core (default: one, the model uses several threads itself)."""
+    cores = os.cpu_count() or 1
+    return max(1, min(requested or 1, cores))
+
+
+class AnalysisPool:
+    """The background workers (spawned processes: MediaPipe is not fork-safe). Stopping the
+    server ends them at once; an analysis cut short is queued again at the next start."""
+
+    def __init__(self, db_path: Path, data_dir: Path, workers: int | None = None) -> None:
+        self.db_path, self.data_dir = db_path, data_dir
+        self.workers = worker_count(workers)
+        self._pool = multiprocessing.get_context("spawn").Pool(self.workers)
+
+    def submit(self, analysis_id: int) -> None:
+        """Queue an analysis; returns at once."""
+        self._pool.apply_async(run_analysis, (self.db_path, self.data_dir, analysis_id),
+                               error_callback=lambda error: self._crashed(error, analysis_id))
+
+    def _crashed(self, error: BaseException, analysis_id: int) -> None:
+        """A worker that failed outside the analysis fails it instead of leaving it running."""
+        set_status(self.db_path, self.data_dir, analysis_id, "failed", 1.0,
+                   f"the analysis stopped: {type(error).__name__}: {error}")
+
+    def resume(self) -> int:
+        """Queue again every analysis a stopped server left queued or running; how many."""
+        unfinished = list_analyses(self.db_path, statuses=("queued", "running"))
+        for analysis in unfinished:
+            set_status(self.db_path, self.data_dir, analysis.id, "queued", 0.0)
+            self.submit(analysis.id)
+        return len(unfinished)
+
+    def shutdown(self) -> None:
+        """End the workers now (a running analysis stays "running" and is resumed next time)."""
+        self._pool.terminate()
+        self._pool.join()
