@@ -210,6 +210,7 @@ class RoutineProtocol:
 
     kind = "routine"
     setup_posture: str | None = None  # the posture changes from step to step
+    evidence_states: tuple[str, ...] = ()  # no per-trial pictures
 
     def __init__(self, plan: RoutinePlan, *, switch_s: float = SWITCH_S) -> None:
         self.plan = plan
