@@ -104,10 +104,11 @@ def _sigint_deferred() -> Iterator[None]:
         raise KeyboardInterrupt
 
 
-def _model_bytes(model_path: Path) -> bytes:
-    """The model file's bytes, read once per estimator (``restart`` reuses them)."""
+def _check_model_file(model_path: Path) -> None:
+    """A clear error for a model file that cannot be read, before MediaPipe sees it."""
     try:
-        return model_path.read_bytes()
+        with open(model_path, "rb"):
+            pass
     except OSError as error:
         raise ModelUnavailableError(f"{model_path}: not a usable pose model ({error.strerror or error})") from error
 
@@ -138,7 +139,6 @@ class PoseEstimator:
         self._verbose = verbose
         self._landmarker = None
         self._silence = None
-        self._model_bytes = b""
         self._previous_hip_centre_px: np.ndarray | None = None
         self._previous_height_px: float | None = None
 
@@ -146,7 +146,7 @@ class PoseEstimator:
         self._silence = native_stderr_silenced(not self._verbose)
         self._silence.__enter__()
         try:
-            self._model_bytes = _model_bytes(self.model_path)
+            _check_model_file(self.model_path)
             self._open_landmarker()
         except BaseException:  # never leave stderr silenced
             self.close()
@@ -154,12 +154,13 @@ class PoseEstimator:
         return self
 
     def _open_landmarker(self) -> None:
-        """A new landmarker from the model bytes already read (fresh tracking state)."""
+        """A new landmarker (fresh tracking state). MediaPipe reads the model file itself, as in
+        0.1 (a landmarker made from an in-memory buffer is a suspect in a rare crash on Ctrl-C)."""
         from mediapipe.tasks.python import BaseOptions, vision
 
         detection, presence, tracking = self._confidences
         options = vision.PoseLandmarkerOptions(
-            base_options=BaseOptions(model_asset_buffer=self._model_bytes),
+            base_options=BaseOptions(model_asset_path=str(self.model_path)),
             running_mode=vision.RunningMode.IMAGE if self.image_mode else vision.RunningMode.VIDEO,
             num_poses=self.num_poses,
             min_pose_detection_confidence=detection,
@@ -173,9 +174,8 @@ class PoseEstimator:
             raise ModelUnavailableError(f"{self.model_path}: not a usable pose model ({error})") from error
 
     def restart(self) -> PoseEstimator:
-        """Forget the previous recording (tracking, timestamps, the person followed) without
-        reading the model again: an estimator opened once serves many recordings, each
-        analysed exactly as by a new estimator."""
+        """Forget the previous recording (tracking, timestamps, the person followed): an
+        estimator opened once serves many recordings, each analysed exactly as by a new one."""
         if self._landmarker is not None:
             self._landmarker.close()
             self._landmarker = None
