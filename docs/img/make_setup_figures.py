@@ -73,7 +73,7 @@ def placement_diagram(path: Path) -> None:
 
 def view_examples(path: Path) -> None:
     """One frame of each Pose2Sim phone, with what the view check and the mocap geometry say
-    (clip medians, degrees from side-on, as measured in tests/test_setup_check.py)."""
+    (clip medians, degrees from side-on, as measured in tests/camera/test_checks.py)."""
     estimates = {"cam01": (53, 66), "cam02": (72, 62), "cam03": (63, 59), "cam04": (52, 47)}
     tiles = []
     for name, (estimate, truth) in estimates.items():
