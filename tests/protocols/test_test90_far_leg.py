@@ -16,12 +16,8 @@ import pytest
 
 from hamflex.protocols.norms import load_norms
 from hamflex.pipelines.samples import samples_from_series
-from hamflex.protocols.test90 import (
-    Test90Protocol,
-    end_position_slice,
-    interquartile_range,
-    near_from_raise_and_hold,
-)
+from hamflex.protocols.endpoint import end_position_slice, interquartile_range, near_from_raise_and_hold
+from hamflex.protocols.test90 import Test90Protocol
 from tests.support.synthetic_far_leg import confuse_far_leg, swap_leg_labels, swapped_fraction, true_leg_angles_deg
 from tests.support.synthetic_test90 import TrialScript, make_test90_recording
 

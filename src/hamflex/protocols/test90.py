@@ -27,8 +27,27 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from hamflex.core.geometry import trunk_direction
-from hamflex.core.landmarks import LEG_JOINTS, SIDES, other_side, side_index
+from hamflex.core.landmarks import other_side
+from hamflex.protocols.endpoint import (
+    FRAME_SLACK_S,
+    EndPlateau,
+    FrameFeatures,
+    frame_features,
+    mean_and_sd,
+    most_extreme_window,
+    name_trial_side,
+    posture_reasons,
+    raise_near,
+    side_notes,
+    side_warnings,
+    trial_dict,
+    trial_kwargs,
+    side_after,
+    sides_finished,
+)
+from hamflex.protocols.endpoint import median as _median
+from hamflex.protocols.endpoint import rounded as _round
+from hamflex.protocols.endpoint import interquartile_range
 from hamflex.protocols.norms import SEXES, Norms, load_norms
 from hamflex.errors import HamflexError, NothingToScoreError
 from hamflex.protocols.base import (
@@ -40,19 +59,12 @@ from hamflex.protocols.base import (
     FrameSample,
     SessionFields,
 )
-from hamflex.protocols.sides import (
-    leg_depth_m,
-    name_tested_side,
-    right_side_facing_score,
-    tested_leg_is_near,
-)
 
 SCHEMA_VERSION = 1
 TEST_NAME = "90-90"
 SIDE_CHOICES = ("left", "right", "both")
 DEFAULT_TRIALS = 3  # trials per side asked for live (Gajdosik & Lusin 1983 averaged three)
 MAX_HIP_TOLERANCE_DEG = 45.0
-_FRAME_SLACK_S = 0.02  # timestamps are whole milliseconds: allow for rounding in durations
 MIN_LYING_S = 1.0  # shorter "lying" moments (a detection glitch, a fall) are not reported as lying
 
 
@@ -99,129 +111,6 @@ class Test90Settings:
     raise_cue_majority: float = 0.67
 
 
-@dataclass(frozen=True)
-class FrameFeatures:
-    """What the protocol reads from one frame with a person, for the raised (tested) leg."""
-
-    t_s: float
-    raised: str  # MediaPipe's label of the raised leg (its name is decided elsewhere)
-    hip_deg: float
-    knee_deg: float
-    knee_3d_deg: float
-    other_hip_deg: float
-    trunk_deg: float
-    pelvis_y_px: float
-    thigh_px: float
-    shank_px: float
-    body_width_ratio: float
-    leg_visibility: float
-    right_facing: float
-    depth_gap_m: float
-    visibility_gap: float
-
-
-def _length(points: np.ndarray, a: int, b: int) -> float:
-    return float(np.linalg.norm(points[a] - points[b]))
-
-
-def frame_features(sample: FrameSample) -> FrameFeatures | None:
-    """Features of the raised leg, or None when nobody is seen or no hip angle is known."""
-    if not sample.detected:
-        return None
-    angles = sample.angles_deg
-    hips = {leg: angles.get(f"{leg}_hip_flexion_deg", float("nan")) for leg in SIDES}
-    finite = {leg: value for leg, value in hips.items() if np.isfinite(value)}
-    if not finite:
-        return None
-    raised = max(finite, key=finite.get)
-    other = other_side(raised)
-    points = np.asarray(sample.landmarks_px, dtype=np.float64)
-    hip_i, knee_i, ankle_i = (side_index(raised, j) for j in LEG_JOINTS)
-    trunk_px = float(np.linalg.norm(trunk_direction(points)))
-    width_px = (_length(points, side_index("left", "shoulder"), side_index("right", "shoulder"))
-                + _length(points, side_index("left", "hip"), side_index("right", "hip"))) / 2
-    visibility = sample.leg_visibility
-    return FrameFeatures(
-        t_s=float(sample.timestamp_s),
-        raised=raised,
-        hip_deg=float(hips[raised]),
-        knee_deg=float(angles.get(f"{raised}_knee_flexion_deg", np.nan)),
-        knee_3d_deg=float(angles.get(f"{raised}_knee_flexion_3d_deg", np.nan)),
-        other_hip_deg=float(hips[other]),
-        trunk_deg=float(angles.get("trunk_to_horizontal_deg", np.nan)),
-        pelvis_y_px=float((points[side_index("left", "hip"), 1] + points[side_index("right", "hip"), 1]) / 2),
-        thigh_px=_length(points, hip_i, knee_i),
-        shank_px=_length(points, knee_i, ankle_i),
-        body_width_ratio=width_px / trunk_px if trunk_px > 0 else float("nan"),
-        leg_visibility=float(visibility.get(raised, np.nan)),
-        right_facing=right_side_facing_score(points, raised),
-        depth_gap_m=leg_depth_m(sample.world_landmarks_m, raised) - leg_depth_m(sample.world_landmarks_m, other),
-        visibility_gap=float(visibility.get(raised, np.nan)) - float(visibility.get(other, np.nan)),
-    )
-
-
-def _finite(values) -> np.ndarray:
-    """The finite ones of ``values`` (an iterable of numbers), as an array."""
-    values = np.asarray(list(values), dtype=np.float64)
-    return values[np.isfinite(values)]
-
-
-def _median(values) -> float:
-    values = _finite(values)
-    return float(np.median(values)) if values.size else float("nan")
-
-
-def _round(value: float, digits: int = 1) -> float | None:
-    return round(float(value), digits) if np.isfinite(value) else None
-
-
-def interquartile_range(values) -> float:
-    """Spread of the finite ``values``: 75th minus 25th percentile (NaN when there are none)."""
-    values = _finite(values)
-    return float(np.subtract(*np.percentile(values, [75, 25]))) if values.size else float("nan")
-
-
-def settled_start(knees_deg: np.ndarray, new_minimum_deg: float) -> int:
-    """First index from which the knee never straightens by more than ``new_minimum_deg``.
-
-    What comes before is the knee still settling toward its end position; NaN is skipped.
-    """
-    knees_deg = np.asarray(knees_deg, dtype=np.float64)
-    lowest_after_deg = np.fmin.accumulate(knees_deg[::-1])[::-1]
-    settled = knees_deg - lowest_after_deg <= new_minimum_deg
-    return int(np.argmax(settled)) if settled.any() else 0
-
-
-def end_position_slice(knees_deg, settling_deg: float, bending_back_deg: float) -> slice:
-    """The scored part of a still plateau (knee angles in time order): without the leading
-    frames more than ``settling_deg`` above the plateau's median (the knee still settling in)
-    and the trailing ones more than ``bending_back_deg`` above it (the knee bending back)."""
-    knees_deg = np.asarray(knees_deg, dtype=np.float64)
-    median_deg = _median(knees_deg)
-    if not np.isfinite(median_deg):
-        return slice(0, len(knees_deg))
-    settled = np.flatnonzero(~(knees_deg > median_deg + settling_deg))
-    held = np.flatnonzero(~(knees_deg > median_deg + bending_back_deg))
-    start = int(settled[0]) if settled.size else 0
-    stop = int(held[-1]) + 1 if held.size else len(knees_deg)
-    return slice(start, stop) if stop > start else slice(0, len(knees_deg))
-
-
-def near_from_raise_and_hold(raise_near: bool | None, hold_near: bool | None) -> tuple[bool | None, str]:
-    """Near or far leg from MediaPipe's cues while the thigh rose and while it was held.
-
-    The raise wins: once a far thigh is vertical MediaPipe tends to give it the near side's
-    labels (and depth), as on the rendered ``dev_test90_far``; while it rises they still follow
-    the leg. The note says when the two disagreed.
-    """
-    if raise_near is None:
-        return hold_near, ""
-    if hold_near is not None and hold_near != raise_near:
-        return raise_near, ("judged while the thigh rose: MediaPipe labelled the raised leg as the "
-                            f"{'near' if hold_near else 'far'} one once it was up")
-    return raise_near, ""
-
-
 @dataclass
 class Trial:
     """One scored attempt (JSON-ready via :meth:`as_dict`); unknown numbers are NaN."""
@@ -247,26 +136,18 @@ class Trial:
     correction: dict[str, Any] | None = None  # landmarks corrected by hand: the points and the original values
 
     def as_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        if data["correction"] is None:  # only a trial corrected by hand carries the key
-            del data["correction"]
-        for key in ("knee_extension_deficit_deg", "hip_flexion_deg", "hip_drift_deg", "other_hip_flexion_deg",
-                    "knee_extension_deficit_spread_deg"):
-            data[key] = _round(data[key])
-        data["start_s"], data["end_s"] = _round(self.start_s, 2), _round(self.end_s, 2)
-        data["end_position_s"] = [_round(v, 2) for v in self.end_position_s]
-        return data
+        return trial_dict(self)
 
     to_dict = as_dict
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Trial:
         """A trial read back from ``test90.json`` (unknown numbers as NaN)."""
-        known = {f.name for f in fields(cls)}
-        values = {key: (float("nan") if value is None and key.endswith(("_deg", "_s")) else value)
-                  for key, value in data.items() if key in known}
-        values["end_position_s"] = tuple(float("nan") if v is None else v for v in data.get("end_position_s") or (None, None))
-        return cls(**values)
+        return cls(**trial_kwargs(cls, data))
+
+    def evidence_angles_deg(self) -> tuple[float, float]:
+        """(knee short of straight, hip flexion) drawn on the trial's picture."""
+        return self.knee_extension_deficit_deg, self.hip_flexion_deg
 
 
 @dataclass
@@ -291,6 +172,7 @@ class SideSummary:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SideSummary:
+        """A side's summary read back from its JSON."""
         return cls(**{f.name: data.get(f.name) for f in fields(cls) if f.name in data})
 
 
@@ -363,35 +245,12 @@ def check_trial(frames: list[FrameFeatures], end: list[FrameFeatures], start_hip
                          f"(must stay within {s.hip_target_deg:.0f} ± {s.hip_tolerance_deg:.0f}°)")
         if thigh:
             reasons.append(" and ".join(thigh))
-    # At the end position, where the stretch pulls the pelvis round; a median, because a raised far
-    # leg makes MediaPipe swap the legs' labels for moments (the smoothing blends the two legs there).
-    other_deg = _median(f.other_hip_deg for f in end)
-    if other_deg > s.max_other_hip_deg:
-        reasons.append(f"other leg lifted (its hip flexed {other_deg:.0f}° at the end position, "
-                       f"limit {s.max_other_hip_deg:.0f}°)")
-    trunk, pelvis_y = _finite(f.trunk_deg for f in frames), _finite(f.pelvis_y_px for f in frames)
-    trunk_rise = float(trunk.max() - trunk[0]) if trunk.size else float("nan")
-    thigh_px = _median(f.thigh_px for f in frames)
-    pelvis_rise = float(pelvis_y[0] - pelvis_y.min()) / thigh_px if pelvis_y.size else float("nan")
-    if trunk_rise > s.max_trunk_rise_deg or pelvis_rise > s.max_pelvis_rise_thighs:
-        reasons.append(f"pelvis or trunk lifted off the floor (trunk rose {max(trunk_rise, 0):.0f}°, "
-                       f"pelvis {max(pelvis_rise, 0) * 100:.0f}% of a thigh length)")
-    visibility = _median(f.leg_visibility for f in frames)
-    missing = float(np.mean([not np.isfinite(f.knee_deg) for f in frames]))
-    if visibility < s.min_leg_visibility or missing > s.max_missing_fraction:
-        reasons.append(f"tested leg poorly visible (visibility {visibility:.2f}, knee unknown in "
-                       f"{missing:.0%} of frames): light it, keep it in view")
-    width = _median(f.body_width_ratio for f in end)
-    thigh_ratio = _median(f.thigh_px / f.shank_px if f.shank_px > 0 else np.nan for f in end)
-    gap = _median(abs(f.knee_deg - f.knee_3d_deg) for f in end)
-    if width > s.max_body_width_ratio:
-        reasons.append(f"camera is not side-on (the body is seen turned: shoulders/hips {width:.0%} "
-                       f"of the trunk length)")
-    elif thigh_ratio < s.min_thigh_shank_ratio:
-        reasons.append(f"camera is not side-on (thigh foreshortened to {thigh_ratio:.0%} of the shank)")
-    elif gap > s.max_2d_3d_knee_gap_deg:
-        reasons.append(f"camera is not side-on (image and 3D knee angles differ by {gap:.0f}°)")
-    return reasons
+    return reasons + posture_reasons(frames, end, s)
+
+
+def _knee_deg(frame: FrameFeatures) -> float:
+    """The 90-90 test's end-position measure: the knee extension deficit (smaller = straighter)."""
+    return frame.knee_deg
 
 
 @dataclass
@@ -401,15 +260,11 @@ class _OpenTrial:
     frames: list[FrameFeatures]
     start_hip_deg: float  # the thigh when the knee began to move (until then: when it reached 90°)
     start_knee_deg: float
-    extension_index: int | None = None
-    held_s: float = 0.0  # how long the knee has been still at an extended position
-    best_hold: tuple[int, int] | None = None  # [start, stop) of the end position's still plateau
+    plateau: EndPlateau | None = None  # the end position, followed once the knee began to straighten
     record_index: int | None = None  # index in the protocol's trial list once recorded
     min_knee_deg: float = float("inf")
     raise_near: bool | None = None  # the tested leg is the near one, by the cues while its thigh rose
     lowered_since_s: float | None = None  # when the thigh went below ``lowered_hip_deg`` (None: it is up)
-    plateau_open: bool = False  # the knee is still on the recorded plateau: it grows frame by frame
-    off_plateau_index: int | None = None  # first frame of the knee's current excursion off the plateau
     scored_hold: tuple[int, int] | None = None  # the plateau the saved record was scored on
     announced_deg: int | None = None  # the deficit last announced, in whole degrees
 
@@ -536,7 +391,7 @@ class Test90Protocol:
                    "min_real_change_deg": self.norms.min_real_change_deg, "source": self.norms.error_source},
             settings=asdict(self.settings),
             notes=self._notes(trials, sides),
-            warnings=self._side_warnings(trials),
+            warnings=side_warnings(trials),
             no_trial_reason=None if trials else self.why_no_trial(),
         )
 
@@ -603,7 +458,7 @@ class Test90Protocol:
                     frames=list(self._settle),
                     start_hip_deg=_median(x.hip_deg for x in self._settle),
                     start_knee_deg=_median(x.knee_deg for x in self._settle),
-                    raise_near=self._raise_near(),
+                    raise_near=raise_near(self._recent, self.settings),
                 )
                 self._settle = []
                 self._state = "hold_thigh"
@@ -616,24 +471,6 @@ class Test90Protocol:
         while self._recent and f.t_s - self._recent[0].t_s > self.settings.raise_cue_window_s:
             self._recent.popleft()
 
-    def _raise_near(self) -> bool | None:
-        """Whether the raised leg is the near one, by the frames where its thigh last rose from
-        below ``raise_cue_min_hip_deg`` up to ``raise_cue_max_hip_deg`` (first passage): None
-        unless a ``raise_cue_majority`` of those that tell agree."""
-        s, frames = self.settings, list(self._recent)
-        rest = max((i for i, f in enumerate(frames) if f.hip_deg < s.raise_cue_min_hip_deg), default=None)
-        votes = []
-        for f in frames[rest + 1:] if rest is not None else []:
-            if f.hip_deg > s.raise_cue_max_hip_deg:
-                break
-            near = tested_leg_is_near(f.depth_gap_m, f.visibility_gap)
-            if near is not None:
-                votes.append(near)
-        near_share = float(np.mean(votes)) if votes else float("nan")
-        if near_share >= s.raise_cue_majority:
-            return True
-        return False if near_share <= 1.0 - s.raise_cue_majority else None
-
     def _follow(self, f: FrameFeatures) -> list[str]:
         """Advance the open trial by one frame; returns cue events."""
         s, trial = self.settings, self._open
@@ -642,42 +479,29 @@ class Test90Protocol:
         index = len(trial.frames) - 1
         if self._thigh_lowered(trial, f) or not np.isfinite(f.knee_deg):
             return []  # a missing knee is kept: it counts as a frame where the knee was not seen
-        if trial.extension_index is None:
+        if trial.plateau is None:
             if f.knee_deg <= trial.start_knee_deg - s.extension_onset_deg:
-                trial.extension_index = index
+                trial.plateau = EndPlateau(_knee_deg, s, index)
                 # The thigh's reference: where it was held just before the knee moved.
                 trial.start_hip_deg = _median(x.hip_deg for x in trial.frames if x.t_s >= f.t_s - s.settle_s)
                 self._seen["extensions"] += 1
                 self._state = "extend"
             return []
         trial.min_knee_deg = min(trial.min_knee_deg, f.knee_deg)
-        if trial.best_hold is not None and f.knee_deg - trial.min_knee_deg >= s.rebend_deg:
+        plateau = trial.plateau
+        if plateau.best_hold is not None and f.knee_deg - trial.min_knee_deg >= s.rebend_deg:
             self._close_open()  # re-scored over its whole plateau: say the saved number if it changed
             return [CUE_DONE] if self._announced_differs(trial) else []
-        if trial.plateau_open:
-            if self._grow_plateau(trial, index):
+        if plateau.open:
+            if plateau.grow(trial.frames, index):
                 return []
+            self._rescore(trial)
             if self._announced_differs(trial):  # re-scored over the whole plateau: say the saved number
                 return [CUE_DONE]
-        tail = self._hold_start(trial, index)
-        held_s = f.t_s - trial.frames[tail].t_s
-        extended = trial.start_knee_deg - f.knee_deg >= s.min_extension_deg
-        trial.held_s = held_s if extended else 0.0
-        if not extended or held_s < s.end_of_recording_hold_s:
-            self._state = "extend"
+        stop = plateau.stop(trial.frames, index, trial.start_knee_deg - f.knee_deg >= s.min_extension_deg)
+        self._state = "extend" if stop == "moving" else "hold"
+        if stop != "new":  # the first, or a more extended, hold
             return []
-        self._state = "hold"
-        if held_s < s.end_hold_s - _FRAME_SLACK_S:
-            return []
-        best = trial.best_hold
-        if best is not None and tail < best[1]:  # only frames after the recorded plateau make a new one
-            tail = best[1]
-            if f.t_s - trial.frames[tail].t_s < s.end_hold_s - _FRAME_SLACK_S:
-                return []
-        if best is not None and (_median(x.knee_deg for x in trial.frames[tail:index + 1])
-                                 >= _median(x.knee_deg for x in trial.frames[best[0]:best[1]]) - s.still_range_deg / 2):
-            return []
-        trial.best_hold, trial.plateau_open = (tail, index + 1), True  # the first, or a more extended, hold
         first = trial.record_index is None
         trial.announced_deg = round(self._record(trial, "held").knee_extension_deficit_deg)
         self._shown_until = f.t_s + s.result_show_s
@@ -693,29 +517,9 @@ class Test90Protocol:
             return False
         if trial.lowered_since_s is None:
             trial.lowered_since_s = f.t_s
-        if f.t_s - trial.lowered_since_s >= s.lowered_for_s - _FRAME_SLACK_S:
+        if f.t_s - trial.lowered_since_s >= s.lowered_for_s - FRAME_SLACK_S:
             self._close_open(lowered=True)
         return True
-
-    def _grow_plateau(self, trial: _OpenTrial, index: int) -> bool:
-        """Add frame ``index`` to the recorded end position while the knee stays within
-        ``still_range_deg`` of the plateau's median (a slow sway or creep of a few degrees is
-        still the end position); once it has been out for ``plateau_exit_s`` the plateau ends
-        there, the record is re-scored over all of it, and False is returned."""
-        s = self.settings
-        assert trial.best_hold is not None
-        start, f = trial.best_hold[0], trial.frames[index]
-        if abs(f.knee_deg - _median(x.knee_deg for x in trial.frames[start:index])) <= s.still_range_deg:
-            trial.off_plateau_index = None
-        elif trial.off_plateau_index is None:
-            trial.off_plateau_index = index
-        off = trial.off_plateau_index
-        if off is None or f.t_s - trial.frames[off].t_s < s.plateau_exit_s - _FRAME_SLACK_S:
-            trial.best_hold = (start, index + 1)
-            return True
-        trial.best_hold, trial.plateau_open = (start, off), False
-        self._rescore(trial)
-        return False
 
     def _announced_differs(self, trial: _OpenTrial) -> bool:
         """Whether the saved score, in whole degrees, is no longer the one announced (then it
@@ -728,59 +532,17 @@ class Test90Protocol:
 
     def _rescore(self, trial: _OpenTrial) -> None:
         """Re-score a recorded trial whose plateau grew since (silently: no new announcement)."""
-        if trial.record_index is not None and trial.best_hold != trial.scored_hold:
+        if trial.record_index is not None and trial.plateau.best_hold != trial.scored_hold:
             self._record(trial, "held")
-
-    def _hold_start(self, trial: _OpenTrial, index: int) -> int:
-        """First index of the knee's current stop, ending at ``index`` (``index`` itself = moving).
-
-        The stop is the longest run after the extension began whose knee angles stay within
-        ``still_range_deg``, cut after the last frame from which the knee still straightened by
-        more than ``new_minimum_deg``; a knee whose speed over the last ``end_hold_s`` of it is
-        above ``still_speed_deg_s`` has not stopped. A slow end of an extension (eased, or
-        lagged by the live One-Euro filter) passes the range test alone, never all three.
-        """
-        s = self.settings
-        low = high = trial.frames[index].knee_deg
-        start = index
-        while start > trial.extension_index:
-            knee = trial.frames[start - 1].knee_deg
-            if not np.isfinite(knee) or max(high, knee) - min(low, knee) > s.still_range_deg:
-                break
-            low, high, start = min(low, knee), max(high, knee), start - 1
-        knees_deg = np.array([f.knee_deg for f in trial.frames[start:index + 1]])
-        start += settled_start(knees_deg, s.new_minimum_deg)
-        times_s = np.array([f.t_s for f in trial.frames[start:index + 1]])
-        recent = times_s >= times_s[-1] - s.end_hold_s
-        if np.count_nonzero(recent) >= 3:
-            speed_deg_s = np.polyfit(times_s[recent] - times_s[-1], knees_deg[-len(times_s):][recent], 1)[0]
-            if abs(speed_deg_s) > s.still_speed_deg_s:
-                return index
-        return start
-
-    def _end_position(self, frames: list[FrameFeatures]) -> list[FrameFeatures]:
-        """An attempt never held still: its most extended ``score_window_s`` window (or all of
-        ``frames`` if shorter), the one with the smallest median knee angle."""
-        times_s = np.array([f.t_s for f in frames])
-        knees = np.array([f.knee_deg for f in frames])
-        stops = np.searchsorted(times_s, times_s + self.settings.score_window_s - _FRAME_SLACK_S)
-        best, best_knee = slice(0, len(frames)), _median(knees)
-        for start, stop in enumerate(stops):
-            if stop >= len(frames):
-                break
-            knee = _median(knees[start:stop + 1])
-            if knee < best_knee:
-                best, best_knee = slice(start, stop + 1), knee
-        return frames[best]
 
     def _record(self, trial: _OpenTrial, ended_by: str, hold: tuple[int, int] | None = None) -> Trial:
         """Score the trial over its end position: the still plateau ``hold`` (default: the
-        recorded one) without its settling in and bending back (:func:`end_position_slice`)."""
-        hold = hold or trial.best_hold
-        assert hold is not None and trial.extension_index is not None
-        s, plateau = self.settings, trial.frames[hold[0]:hold[1]]
-        end = plateau[end_position_slice([f.knee_deg for f in plateau], s.new_minimum_deg, s.still_range_deg / 2)]
-        moving = trial.frames[trial.extension_index:hold[1]]
+        recorded one) without its settling in and bending back (:meth:`EndPlateau.end_position`)."""
+        plateau = trial.plateau
+        assert plateau is not None
+        hold = hold or plateau.best_hold
+        s, end = self.settings, plateau.end_position(trial.frames, hold)
+        moving = trial.frames[plateau.first_index:hold[1]]
         reasons = check_trial(moving, end, trial.start_hip_deg, s)
         record = self._make_trial(trial.frames[:hold[1]], moving, end, trial.start_hip_deg, reasons, ended_by,
                                   trial.raise_near)
@@ -798,46 +560,39 @@ class Test90Protocol:
         end position: an invalid trial, scored at its most extended moment with the thigh at 90°
         (not dropped without a word)."""
         s = self.settings
-        if trial.extension_index is None:
+        if trial.plateau is None:
             return
-        moving = [f for f in trial.frames[trial.extension_index:] if f.hip_deg >= s.lowered_hip_deg]
+        moving = [f for f in trial.frames[trial.plateau.first_index:] if f.hip_deg >= s.lowered_hip_deg]
         at_90 = [f for f in moving if self._in_zone(f) and np.isfinite(f.knee_deg)]
         if not at_90 or trial.start_knee_deg - min(f.knee_deg for f in at_90) < s.min_extension_deg:
             return  # no extension attempt at 90° (a knee straightening while the leg comes down is none)
-        end = self._end_position(at_90)
+        end = most_extreme_window(at_90, _knee_deg, s.score_window_s)
         reasons = [f"knee not held still at the end position (never still for {s.end_hold_s:.1f} s)",
                    *check_trial(moving, end, trial.start_hip_deg, s)]
         self._trials.append(self._make_trial(trial.frames, moving, end, trial.start_hip_deg, reasons, "not held",
                                              trial.raise_near))
         self._shown_until = self._last_t + s.result_show_s
 
-    def _make_trial(self, frames, moving, end, start_hip_deg, reasons, ended_by, raise_near=None) -> Trial:
-        hold_near = tested_leg_is_near(_median(f.depth_gap_m for f in frames),
-                                       _median(f.visibility_gap for f in frames))
-        near, near_note = near_from_raise_and_hold(raise_near, hold_near)
-        side, note = name_tested_side(_median(f.right_facing for f in frames), near)
-        note = f"{note} ({near_note})" if near_note else note
-        side_from, orientation_side = "orientation", None
-        if self._forced_side:
-            side, note, side_from, orientation_side = self._forced_side, "side given by the user", "--side", side
+    def _make_trial(self, frames, moving, end, start_hip_deg, reasons, ended_by, near_by_raise=None) -> Trial:
+        naming = name_trial_side(frames, near_by_raise, self._forced_side)
         end_hip = _median(f.hip_deg for f in end)
         spread_deg = interquartile_range(f.knee_deg for f in end) if ended_by != "photo" else float("nan")
         return Trial(
-            side=side,
+            side=naming.side,
             knee_extension_deficit_deg=_median(f.knee_deg for f in end),
             hip_flexion_deg=end_hip,
             start_s=frames[0].t_s,
             end_s=frames[-1].t_s,
             valid=not reasons,
             reason="; ".join(reasons) if reasons else "ok",
-            leg=None if near is None else ("near" if near else "far"),
-            side_from=side_from,
+            leg=naming.leg,
+            side_from=naming.side_from,
             hip_drift_deg=end_hip - start_hip_deg,
             other_hip_flexion_deg=_median(f.other_hip_deg for f in end),
             end_position_s=(end[0].t_s, end[-1].t_s),
             ended_by=ended_by,
-            side_note=note,
-            orientation_side=orientation_side,
+            side_note=naming.note,
+            orientation_side=naming.orientation_side,
             knee_extension_deficit_spread_deg=spread_deg,
             spread_note=self._spread_note(spread_deg),
         )
@@ -852,13 +607,13 @@ class Test90Protocol:
     def _end_of_recording_trial(self) -> Trial | None:
         """The open attempt scored as if the recording ended now, if its knee had stopped."""
         trial = self._open
-        if (trial is None or trial.record_index is not None or trial.extension_index is None
+        if (trial is None or trial.record_index is not None or trial.plateau is None
                 or trial.lowered_since_s is not None):
             return None
         index = len(trial.frames) - 1
-        if not np.isfinite(trial.frames[index].knee_deg) or trial.held_s < self.settings.end_of_recording_hold_s:
+        if not np.isfinite(trial.frames[index].knee_deg) or trial.plateau.held_s < self.settings.end_of_recording_hold_s:
             return None
-        return self._record(trial, "end of recording", (self._hold_start(trial, index), index + 1))
+        return self._record(trial, "end of recording", (trial.plateau.hold_start(trial.frames, index), index + 1))
 
     def _close_open(self, lowered: bool = False) -> None:
         """End the open attempt: a recorded one is re-scored over its whole plateau; one ended by
@@ -872,27 +627,14 @@ class Test90Protocol:
         if self._state != "position":
             self._state = "raise"
 
-    def _valid_counts(self) -> dict[str, int]:
-        counts = {"left": 0, "right": 0}
-        for trial in self._trials:
-            if trial.valid and trial.side in counts:
-                counts[trial.side] += 1
-        return counts
-
     def _finished(self) -> bool:
-        counts = self._valid_counts()
-        return all(counts[side] >= self.trials_per_side for side in self._expected)
+        return sides_finished(self._trials, self._expected, self.trials_per_side)
 
     def _side_progress_cues(self) -> list[str]:
-        counts = self._valid_counts()
         if self._finished():
             return []
-        if self._current_side is None:
-            self._current_side = self._trials[-1].side
-        if self._current_side is not None and counts[self._current_side] >= self.trials_per_side:
-            self._current_side = next(side for side in self._expected if counts[side] < self.trials_per_side)
-            return [CUE_SWITCH_SIDES]
-        return []
+        self._current_side, switched = side_after(self._trials, self._current_side, self._expected, self.trials_per_side)
+        return [CUE_SWITCH_SIDES] if switched else []
 
     def _aggregate(self, trials: list[Trial]) -> dict[str, SideSummary]:
         return {side: self._side_summary([t for t in trials if t.side == side])
@@ -904,8 +646,7 @@ class Test90Protocol:
         entry = SideSummary(trials=len(deficits), invalid_trials=sum(1 for t in trials if not t.valid))
         if not deficits:
             return entry
-        mean = float(np.mean(deficits))
-        sd = float(np.std(deficits, ddof=1)) if len(deficits) > 1 else float("nan")
+        mean, sd = mean_and_sd(deficits)
         band = self.norms.grade(mean, self.sex)
         entry.mean_deficit_deg, entry.sd_deg, entry.grade, entry.grade_source = _round(mean), _round(sd), band.name, band.source
         if np.isfinite(sd) and sd > self.norms.sem_deg:
@@ -918,11 +659,7 @@ class Test90Protocol:
         return entry
 
     def _notes(self, trials: list[Trial], sides: dict[str, SideSummary]) -> list[str]:
-        notes = []
-        if any(t.side is None for t in trials):
-            notes.append("some trials have no side name (body orientation unclear): use --side")
-        if any(t.leg is None and t.side_from == "orientation" for t in trials):
-            notes.append("near/far leg not measurable: assumed the tested leg is nearest the camera")
+        notes = side_notes(trials)
         if {"left", "right"} <= sides.keys():
             left, right = sides["left"].mean_deficit_deg, sides["right"].mean_deficit_deg
             if left is not None and right is not None and abs(left - right) < self.norms.min_real_change_deg:
@@ -932,15 +669,6 @@ class Test90Protocol:
             notes.append("the last trial was cut short by the end of the recording: its end position is the last "
                          "still moment")
         return notes
-
-    @staticmethod
-    def _side_warnings(trials: list[Trial]) -> list[str]:
-        """One warning per trial whose --side disagrees with the side the body's orientation names
-        (--side still names the trial: the orientation can be wrong, the user can mistype)."""
-        return [f"trial {number}: --side says {trial.side}, but the body's orientation says the {trial.orientation_side} "
-                f"leg was tested (kept {trial.side}): check the side"
-                for number, trial in enumerate(trials, start=1)
-                if trial.side_from == "--side" and trial.orientation_side not in (None, trial.side)]
 
     def _feedback(self, cues: list[str]) -> Feedback:
         state = "finished" if self._finished() else self._state
@@ -969,7 +697,7 @@ class Test90Protocol:
             last = self._open.frames[-1]
             lines.append(f"thigh {last.hip_deg:.0f}°  knee {last.knee_deg:.0f}° short of straight")
             if state == "hold" and self._open.record_index is None:
-                lines.append(f"hold {max(self.settings.end_hold_s - self._open.held_s, 0):.1f} s")
+                lines.append(f"hold {max(self.settings.end_hold_s - self._open.plateau.held_s, 0):.1f} s")
         if CUE_DONE in cues or CUE_POSITION_OK in cues or CUE_SWITCH_SIDES in cues:
             spoken.append(lines[0])
         if CUE_SWITCH_SIDES in cues:
