@@ -43,6 +43,7 @@ from hamflex.errors import (  # noqa: E402
 _LAZY = {
     "analyze_video": "hamflex.pipelines.offline", "AnalysisResult": "hamflex.pipelines.offline",
     "run_test90": "hamflex.pipelines.api", "run_hold": "hamflex.pipelines.api", "run_routine": "hamflex.pipelines.api",
+    "run_slr": "hamflex.pipelines.api", "SlrResult": "hamflex.protocols.slr", "SlrTrial": "hamflex.protocols.slr",
     "check_setup": "hamflex.pipelines.api",
     "run_protocol": "hamflex.pipelines.run",
     "RunOptions": "hamflex.pipelines.options", "LiveOptions": "hamflex.pipelines.options",

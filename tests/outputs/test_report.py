@@ -235,7 +235,7 @@ def test_method_text_without_frame_counts_or_of_a_photo(tmp_path):
 
 
 def test_a_directory_without_outputs_is_an_input_error(tmp_path):
-    with pytest.raises(InputError, match="no test90.json, hold.json or angles.csv"):
+    with pytest.raises(InputError, match="no test90.json, slr.json, hold.json or angles.csv"):
         write_report(tmp_path)
     with pytest.raises(InputError, match="no such output directory"):
         write_report(tmp_path / "missing")

@@ -103,7 +103,7 @@ def check_person(person: Optional[str]) -> None:
 
 
 def record_for_person(kind: str, person: Optional[str], result: Any, source: str, db: Optional[Path] = None) -> None:
-    """Store a protocol result in the history when ``--person`` was given (test90 and hold)."""
+    """Store a protocol result in the history when ``--person`` was given (test90, slr, hold, routine)."""
     if person is None:
         return
     from hamflex.history.store import record_session

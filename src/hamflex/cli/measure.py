@@ -1,4 +1,4 @@
-"""The measuring commands: ``analyze``, ``test90``, ``hold``, ``routine`` and ``check-setup`` (thin: the work
+"""The measuring commands: ``analyze``, ``test90``, ``slr``, ``hold``, ``routine`` and ``check-setup`` (thin: the work
 is the Python API's, see :mod:`hamflex.pipelines.api`)."""
 
 from __future__ import annotations
@@ -231,6 +231,51 @@ def test90(
     def protocol() -> Test90Protocol:
         return Test90Protocol.from_options(side.value if side else None, trials, sex.value if sex else None,
                                            hip_tolerance, load_norms(norms))
+
+    _measure(protocol, recording, camera, out, person=person, db=db, verbose=verbose, as_json=as_json,
+             run=run_options(model, offline, camera_profile, quiet, verbose),
+             live_flags=dict(realtime=realtime, display=display, audio=audio, voice=voice, mirror=mirror, record=record))
+
+
+@app.command()
+def slr(
+    recordings: Annotated[
+        Optional[list[Path]],
+        typer.Argument(help="A video of the raise, or one photo at the end position; several, folders or globs: a batch.",
+                       show_default=False),
+    ] = None,
+    out: OutOption = DEFAULT_OUT,
+    side: Annotated[
+        Optional[SideChoice], typer.Option("--side", help="Tested side; default: named from the body's orientation.")
+    ] = None,
+    trials: Annotated[Optional[int], typer.Option("--trials", min=1, help="Trials per side (live: asked for; default 3).")] = None,
+    norms: NormsOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print slr.json on stdout (the summary then goes to stderr).")] = False,
+    camera: CameraOption = None, realtime: RealtimeOption = False, display: DisplayOption = True,
+    audio: AudioOption = True, voice: VoiceOption = False, mirror: MirrorOption = False, record: RecordOption = None,
+    camera_profile: CameraProfileOption = None, person: PersonOption = None, db: DbOption = None,
+    jobs: JobsOption = None, force: ForceOption = False, export: ExportOption = None, height_m: HeightOption = None,
+    ray: RayOption = None,
+    model: ModelOption = None, offline: OfflineOption = False, quiet: QuietOption = False,
+    verbose: VerboseOption = False,
+) -> None:
+    """The active straight leg raise: the hip flexion of a straight leg raised as far as it goes, OUT/slr.json
+    and a summary; a batch: OUT/<recording>/slr.json each, OUT/batch.json and OUT/summary.csv."""
+    from hamflex.pipelines.batch import ProtocolSpec
+    from hamflex.protocols.norms import load_norms
+    from hamflex.protocols.slr import SlrProtocol
+
+    if _is_batch(recordings, export, ray, {"--camera": camera is not None, "--person": person is not None,
+                                           "--json": as_json}):
+        options = dict(side=side.value if side else None, trials=trials, norms=str(norms) if norms else None)
+        _batch(recordings, out, ProtocolSpec("slr", options), model=model, offline=offline, quiet=quiet,
+               verbose=verbose, jobs=jobs, force=force, export=export, height_m=height_m,
+               camera_profile=camera_profile, ray=ray)
+        return
+    recording = recordings[0] if recordings else None
+
+    def protocol() -> SlrProtocol:
+        return SlrProtocol.from_options(side.value if side else None, trials, load_norms(norms))
 
     _measure(protocol, recording, camera, out, person=person, db=db, verbose=verbose, as_json=as_json,
              run=run_options(model, offline, camera_profile, quiet, verbose),

@@ -8,6 +8,7 @@ from hamflex.camera.checks import SetupReport
 from hamflex.protocols.catalog import Stretch
 from hamflex.protocols.hold import HoldResult
 from hamflex.protocols.routine import RoutineResult
+from hamflex.protocols.slr import SlrResult
 from hamflex.protocols.test90 import SideSummary, Test90Result
 
 
@@ -46,6 +47,30 @@ def format_test90(result: Test90Result) -> str:
     lines += [f"  note: {note}" for note in result.notes]
     if not result.trials:
         lines.append(f"  no trial found: {result.no_trial_reason or 'unknown'}")
+    return "\n".join(lines)
+
+
+def format_slr(result: SlrResult) -> str:
+    """The leg raise's result: one line per trial, then per side, asymmetry and notes."""
+    lines = [f"active straight leg raise{': ' + result.source if result.source else ''}"]
+    for number, trial in enumerate(result.trials, start=1):
+        verdict = "valid" if trial.valid else f"NOT VALID: {trial.reason}"
+        when = "" if trial.ended_by == "photo" else f" at {trial.start_s:.1f}-{trial.end_s:.1f} s"
+        leg = f"{trial.side} leg" if trial.side else "leg (side unknown)"
+        lines.append(f"  trial {number}: {leg}{when}: raised to {_deg(trial.hip_flexion_deg)} hip flexion, knee "
+                     f"{_deg(trial.knee_flexion_deg)} bent; {verdict}")
+    for side, entry in result.sides.items():
+        if entry.mean_hip_flexion_deg is None:
+            lines.append(f"  {side}: no valid trial ({entry.invalid_trials} rejected)")
+            continue
+        spread = f" ± {entry.sd_deg:.1f}° SD" if entry.sd_deg is not None else ""
+        lines.append(f"  {side}: mean hip flexion {entry.mean_hip_flexion_deg:.1f}°{spread} over {entry.trials} "
+                     f"valid trial(s): {entry.grade}")
+    if result.asymmetry_deg is not None:
+        lines.append(f"  asymmetry (left − right): {result.asymmetry_deg:+.1f}°")
+    lines += [f"  note: {note}" for note in result.notes]
+    if not result.trials:
+        lines.append(f"  no raise found: {result.no_trial_reason or 'unknown'}")
     return "\n".join(lines)
 
 
@@ -111,10 +136,12 @@ def format_catalog(stretches: dict[str, Stretch], details: bool = False) -> str:
     return "\n".join(lines)
 
 
-def format_result(result: Test90Result | HoldResult | RoutineResult | SetupReport) -> str:
+def format_result(result: Test90Result | SlrResult | HoldResult | RoutineResult | SetupReport) -> str:
     """The summary of any protocol's result."""
     if isinstance(result, Test90Result):
         return format_test90(result)
+    if isinstance(result, SlrResult):
+        return format_slr(result)
     if isinstance(result, RoutineResult):
         return format_routine(result)
     return format_hold(result) if isinstance(result, HoldResult) else format_setup(result)

@@ -13,7 +13,8 @@ from hamflex.outputs.files import json_text
 
 
 EXPORT_FIELDS = ("id", "recorded_at", "person", "kind", "source", "left_deficit_deg", "right_deficit_deg",
-                 "valid_seconds_total", "reps_completed", "result")
+                 "valid_seconds_total", "reps_completed", "left_slr_hip_flexion_deg", "right_slr_hip_flexion_deg",
+                 "result")
 
 
 def export_rows(sessions: Iterable[Session]) -> list[dict[str, Any]]:

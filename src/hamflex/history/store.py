@@ -1,4 +1,5 @@
-"""The session history: an SQLite database of 90-90 tests and stretch holds per person.
+"""The session history: an SQLite database of 90-90 tests, straight leg raises and stretch holds
+per person.
 
 The database lives in the user data directory (``platformdirs``), or at ``$HAMFLEX_DB``.
 Its schema is versioned with ``PRAGMA user_version`` and migrated forward when opened;
@@ -32,7 +33,7 @@ from hamflex.core.landmarks import SIDES
 from hamflex.outputs.files import json_ready
 
 DB_ENV_VAR = "HAMFLEX_DB"
-KINDS = ("test90", "hold", "routine")
+KINDS = ("test90", "slr", "hold", "routine")
 BUSY_TIMEOUT_S = 30.0
 WAL_RETRY_S = 0.01
 
@@ -67,7 +68,7 @@ def _number(value: Any) -> float | None:
 
 
 def side_results(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """The ``sides`` of a test90 result keyed by side (accepts a mapping or a list)."""
+    """The ``sides`` of a test90 or slr result keyed by side (accepts a mapping or a list)."""
     sides = result.get("sides") or {}
     if isinstance(sides, list):
         return {str(entry.get("side")): entry for entry in sides if isinstance(entry, dict)}
@@ -75,17 +76,22 @@ def side_results(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def summary_values(kind: str, result: dict[str, Any]) -> dict[str, float | None]:
-    """The numbers stored beside the full result for queries, trends and exports."""
+    """The numbers stored beside the full result for queries, trends and exports (the leg
+    raise's from its result only: they are no database columns)."""
     values: dict[str, float | None] = {
         "left_deficit_deg": None,
         "right_deficit_deg": None,
         "valid_seconds_total": None,
         "reps_completed": None,
+        "left_slr_hip_flexion_deg": None,
+        "right_slr_hip_flexion_deg": None,
     }
-    if kind == "test90":
+    if kind in ("test90", "slr"):
+        name, mean = ("deficit_deg", "mean_deficit_deg") if kind == "test90" else (
+            "slr_hip_flexion_deg", "mean_hip_flexion_deg")
         for side, entry in side_results(result).items():
             if side in SIDES:
-                values[f"{side}_deficit_deg"] = _number(entry.get("mean_deficit_deg"))
+                values[f"{side}_{name}"] = _number(entry.get(mean))
     elif kind in ("hold", "routine"):
         values["valid_seconds_total"] = _number(result.get("valid_seconds_total"))
         steps = result.get("steps")
@@ -286,7 +292,7 @@ def _utc(moment: datetime | None) -> datetime:
 
 def record_session(kind: str, person: str, result: Any, source: str, db_path: Path | None = None,
                    *, recorded_at: datetime | None = None) -> int:
-    """Store one session (``kind`` "test90", "hold" or "routine"; ``result`` typed or its JSON form) and
+    """Store one session (``kind`` "test90", "slr", "hold" or "routine"; ``result`` typed or its JSON form) and
     return its id. ``recorded_at`` defaults to now; a naive datetime is taken as local time.
     """
     result = result.to_dict() if hasattr(result, "to_dict") else result

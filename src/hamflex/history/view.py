@@ -16,14 +16,17 @@ def print_history(sessions: list[store.Session], console: Console, weeks: int = 
     """Print the sessions table, then per person the trend table and the adherence lines.
     Everything users typed (names, sources) is escaped: it is shown, never interpreted."""
     table = Table(title="Sessions")
-    for column in ("when", "person", "kind", "left deficit", "right deficit", "valid s", "reps", "source"):
-        numeric = column in ("left deficit", "right deficit", "valid s", "reps")
+    for column in ("when", "person", "kind", "left deficit", "right deficit", "left SLR", "right SLR", "valid s", "reps",
+                   "source"):
+        numeric = column not in ("when", "person", "kind", "source")
         table.add_column(column, justify="right" if numeric else "left", no_wrap=column == "when")
     for s in sessions:
         values = s.summary()
         table.add_row(
             s.recorded_at.astimezone().strftime("%Y-%m-%d %H:%M"), escape(s.person), s.kind,
-            *(f"{v:.0f}°" if v is not None else "" for v in (values["left_deficit_deg"], values["right_deficit_deg"])),
+            *(f"{v:.0f}°" if v is not None else "" for v in (values["left_deficit_deg"], values["right_deficit_deg"],
+                                                             values["left_slr_hip_flexion_deg"],
+                                                             values["right_slr_hip_flexion_deg"])),
             f"{values['valid_seconds_total']:.0f}" if values["valid_seconds_total"] is not None else "",
             str(values["reps_completed"]) if values["reps_completed"] is not None else "",
             escape(s.source),

@@ -16,7 +16,8 @@ TEST90_JSON = "test90.json"
 HOLD_JSON = "hold.json"
 SETUP_JSON = "setup_check.json"
 ROUTINE_JSON = "routine.json"
-PROTOCOL_FILES = {"test90": TEST90_JSON, "hold": HOLD_JSON, "setup": SETUP_JSON, "routine": ROUTINE_JSON}
+SLR_JSON = "slr.json"
+PROTOCOL_FILES = {"test90": TEST90_JSON, "hold": HOLD_JSON, "setup": SETUP_JSON, "routine": ROUTINE_JSON, "slr": SLR_JSON}
 """The result file of each protocol kind."""
 
 # Batches (several inputs, folders, globs), in OUT/.

@@ -45,6 +45,7 @@ from hamflex.outputs.names import (
     SUMMARY_JSON,
 )
 from hamflex.protocols.hold import HoldResult
+from hamflex.protocols.slr import SlrResult
 from hamflex.protocols.test90 import Test90Result
 from hamflex.outputs.plots import (Span, angle_figure, drawn_spans, figure_bytes, span_caption, spans_from_hold,
                                    spans_from_test90, trend_figure)
@@ -53,7 +54,7 @@ from hamflex.core.series import AngleSeries
 
 # The gap the offline angle series bridges before smoothing (AngleSeries.from_poses' default).
 OFFLINE_MAX_GAP_S = inspect.signature(AngleSeries.from_poses).parameters["max_gap_s"].default
-RESULT_TYPES = {"test90": Test90Result, "hold": HoldResult}
+RESULT_TYPES = {"test90": Test90Result, "slr": SlrResult, "hold": HoldResult}
 """The protocols a report is made for, with their typed results."""
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 
@@ -186,9 +187,9 @@ def find_inputs(out_dir: Path) -> ReportInputs:
     if live_table is not None:
         recordings = [_recording(live_table, live_table.parent.name)]
     if result is None and not recordings:
-        raise InputError(f"{out_dir}: no test90.json, hold.json or angles.csv to report on")
+        raise InputError(f"{out_dir}: no test90.json, slr.json, hold.json or angles.csv to report on")
     if result is not None:
-        spans = spans_from_test90(result) if kind == "test90" else spans_from_hold(result)
+        spans = spans_from_test90(result) if kind in ("test90", "slr") else spans_from_hold(result)
         for recording in _recordings_of(result, recordings):
             recording.spans = spans
     return ReportInputs(out_dir, kind, result, recordings)
@@ -216,20 +217,22 @@ def _png_data_uri(figure) -> str:
     return "data:image/png;base64," + base64.b64encode(figure_bytes(figure, "png")).decode("ascii")
 
 
-def _test90_key(result: dict[str, Any]) -> list[dict[str, str]]:
+def _side_cards(result: dict[str, Any], mean_key: str, measure: str, short: str) -> list[dict[str, str]]:
+    """One card per side of a trial-based test (its mean ``mean_key``, the ``measure``, grade and
+    SD), then the asymmetry of the ``short`` measure."""
     cards = []
     for side, entry in history.side_results(result).items():
         trials = entry.get("trials")
         count = len(trials) if isinstance(trials, list) else trials
         cards.append({
             "title": f"{side.capitalize()} leg",
-            "value": _fmt(entry.get("mean_deficit_deg"), 0, "°"),
-            "detail": f"knee extension deficit, grade: {entry.get('grade') or '–'}; "
+            "value": _fmt(entry.get(mean_key), 0, "°"),
+            "detail": f"{measure}, grade: {entry.get('grade') or '–'}; "
                       f"SD {_fmt(entry.get('sd_deg'), 1, '°')} over {count if count is not None else '–'} valid trial(s)",
         })
     if isinstance(result.get("asymmetry_deg"), (int, float)):
         cards.append({"title": "Asymmetry", "value": _fmt(result["asymmetry_deg"], 0, "°"),
-                      "detail": "left − right mean deficit"})
+                      "detail": f"left − right mean {short}"})
     return cards
 
 
@@ -438,7 +441,10 @@ def build_context(inputs: ReportInputs, person: str | None = None, db_path: Path
     """Everything the template shows (plots rendered to PNG data URIs)."""
     result = inputs.result or {}
     if inputs.kind == "test90":
-        key, title = _test90_key(result), "90-90 hamstring test"
+        key, title = _side_cards(result, "mean_deficit_deg", "knee extension deficit", "deficit"), "90-90 hamstring test"
+    elif inputs.kind == "slr":
+        key, title = (_side_cards(result, "mean_hip_flexion_deg", "end-position hip flexion", "hip flexion"),
+                      "Active straight leg raise")
     elif inputs.kind == "hold":
         key, title = _hold_key(result), f"Stretch hold: {result.get('title') or result.get('stretch') or 'stretch'}"
     else:

@@ -21,6 +21,7 @@ from hamflex.protocols.hold import HoldProtocol, HoldResult
 from hamflex.protocols.norms import load_norms
 from hamflex.protocols.routine import RoutineProtocol, RoutineResult, load_plan
 from hamflex.protocols.setup_check import LIVE_CHECK_S, SetupCheckProtocol
+from hamflex.protocols.slr import SlrProtocol, SlrResult
 from hamflex.protocols.test90 import Test90Protocol, Test90Result
 
 
@@ -35,6 +36,19 @@ def run_test90(source: str | Path, out_dir: str | Path, *, side: str | None = No
     ``norms`` is a clinic's own norms table (default: $HAMFLEX_NORMS, else the packaged one).
     """
     protocol = Test90Protocol.from_options(side, trials, sex, hip_tolerance_deg, load_norms(norms))
+    return run_protocol(source, protocol, out_dir, options=options, live=live)
+
+
+def run_slr(source: str | Path, out_dir: str | Path, *, side: str | None = None, trials: int | None = None,
+            norms: str | Path | None = None, options: RunOptions = RunOptions(),
+            live: LiveOptions | None = None) -> SlrResult:
+    """The active straight leg raise; writes ``out_dir/slr.json``.
+
+    A photo is one trial taken at the end position, with the same checks. Raises NoPersonError
+    when nobody is seen and NothingToScoreError when no raise is found (saying why), in both
+    cases after saving. ``norms`` as for :func:`run_test90` (the table's ``[slr]`` grades).
+    """
+    protocol = SlrProtocol.from_options(side, trials, load_norms(norms))
     return run_protocol(source, protocol, out_dir, options=options, live=live)
 
 

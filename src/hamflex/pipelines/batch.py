@@ -56,7 +56,7 @@ class BatchInput:
 @dataclass(frozen=True)
 class ProtocolSpec:
     """Which protocol scores every input, as plain options (picklable for the workers, kept in
-    batch.json for ``hamflex rescore``): kind ``analyze`` (none), ``test90`` or ``hold``."""
+    batch.json for ``hamflex rescore``): kind ``analyze`` (none), ``test90``, ``slr`` or ``hold``."""
 
     kind: str = "analyze"
     options: dict[str, Any] = field(default_factory=dict)
@@ -65,12 +65,15 @@ class ProtocolSpec:
         """A new protocol for one input, or None for ``analyze``."""
         from hamflex.pipelines.api import hold_protocol
         from hamflex.protocols.norms import load_norms
+        from hamflex.protocols.slr import SlrProtocol
         from hamflex.protocols.test90 import Test90Protocol
 
         o = self.options
         if self.kind == "test90":
             return Test90Protocol.from_options(o.get("side"), o.get("trials"), o.get("sex"),
                                                o.get("hip_tolerance_deg"), load_norms(o.get("norms")))
+        if self.kind == "slr":
+            return SlrProtocol.from_options(o.get("side"), o.get("trials"), load_norms(o.get("norms")))
         if self.kind == "hold":
             return hold_protocol(o["stretch"], side=o.get("side"), hold_s=o.get("hold_s"), reps=o.get("reps"),
                                  catalog=o.get("catalog"))

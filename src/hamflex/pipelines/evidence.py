@@ -16,13 +16,18 @@ from hamflex.core.series import AngleSeries, PoseSequence
 from hamflex.media.sources import open_source
 from hamflex.outputs.names import trial_picture
 from hamflex.outputs.overlay import draw_trial_evidence, write_trial_picture
+from hamflex.protocols.slr import SlrResult, SlrTrial
 from hamflex.protocols.test90 import Test90Result, Trial
 
 FrameAt = Callable[[int], "np.ndarray | None"]
 """The BGR picture of a recording's frame number, or None when it is not available."""
 
 
-def end_position_row(trial: Trial, poses: PoseSequence) -> int | None:
+TRIAL_RESULTS = (Test90Result, SlrResult)
+"""The results whose trials get end-position pictures."""
+
+
+def end_position_row(trial: Trial | SlrTrial, poses: PoseSequence) -> int | None:
     """The row of ``poses`` in the middle of the trial's end position (None without one)."""
     start_s, end_s = trial.end_position_s
     if len(poses) == 0 or not (np.isfinite(start_s) and np.isfinite(end_s)):
@@ -31,7 +36,7 @@ def end_position_row(trial: Trial, poses: PoseSequence) -> int | None:
     return int(np.argmin(np.abs(poses.timestamp_ms - middle_ms)))
 
 
-def _caption(number: int, trial: Trial) -> str:
+def _caption(number: int, trial: Trial | SlrTrial) -> str:
     leg = f"{trial.side or 'side unknown'} leg" + (f" ({trial.leg})" if trial.leg else "")
     verdict = "valid" if trial.valid else f"NOT VALID: {trial.reason}"
     return f"Trial {number} - {leg} - {verdict}"
@@ -44,8 +49,8 @@ def _tested_label(angles: AngleSeries, row: int) -> str | None:
     return max(finite, key=finite.get) if finite else None
 
 
-def save_trial_pictures(result: Test90Result, poses: PoseSequence, angles: AngleSeries, frame_at: FrameAt,
-                        out_dir: Path) -> Test90Result:
+def save_trial_pictures(result: Test90Result | SlrResult, poses: PoseSequence, angles: AngleSeries,
+                        frame_at: FrameAt, out_dir: Path) -> Test90Result | SlrResult:
     """Draw and write each trial's end-position picture; the result with ``picture`` filled in."""
     trials = []
     for number, trial in enumerate(result.trials, start=1):
@@ -55,8 +60,9 @@ def save_trial_pictures(result: Test90Result, poses: PoseSequence, angles: Angle
             trials.append(trial)
             continue
         label = _tested_label(angles, row)
+        knee_deg, hip_deg = trial.evidence_angles_deg()
         drawn = draw_trial_evidence(image, poses.landmarks_px[row], poses.visibility[row], trial.side,
-                                    trial.knee_extension_deficit_deg, trial.hip_flexion_deg, _caption(number, trial),
+                                    knee_deg, hip_deg, _caption(number, trial),
                                     tested_leg_label=label if label != trial.side else None)
         write_trial_picture(Path(out_dir) / trial_picture(number), drawn)
         trials.append(replace(trial, picture=trial_picture(number)))
@@ -80,7 +86,7 @@ def recording_frames(path: str | Path, frame_indices: list[int]) -> dict[int, np
 
 def with_recording_pictures(result, analysis, out_dir: Path):
     """A recording's result with its trials' pictures (read back from the video or photo)."""
-    if not isinstance(result, Test90Result) or not result.trials:
+    if not isinstance(result, TRIAL_RESULTS) or not result.trials:
         return result
     rows = [row for row in (end_position_row(t, analysis.poses) for t in result.trials) if row is not None]
     frames = recording_frames(analysis.source, [int(analysis.poses.frame_index[row]) for row in rows])
@@ -89,7 +95,7 @@ def with_recording_pictures(result, analysis, out_dir: Path):
 
 def with_session_pictures(result, session, out_dir: Path):
     """A live session's result with its trials' pictures (from the frames the session kept)."""
-    if not isinstance(result, Test90Result) or not result.trials or session.poses is None:
+    if not isinstance(result, TRIAL_RESULTS) or not result.trials or session.poses is None:
         return result
 
     def frame_at(frame_index: int) -> np.ndarray | None:

@@ -16,16 +16,25 @@ from hamflex.outputs.opensim import metres_from_pixels, read_landmarks_npz, writ
 from hamflex.outputs.tables import ANGLE_COLUMNS
 from hamflex.pipelines.offline import AnalysisResult
 from hamflex.protocols.hold import HoldResult
+from hamflex.protocols.slr import SlrResult
 from hamflex.protocols.test90 import Test90Result
 
 EXPORT_FORMATS = ("trc", "mot")
 STATISTICS = ("min", "max", "mean", "median")
 _BASE_COLUMNS = ("path", "output", "status", "error", "frames", "frames_with_pose", "detection_rate", "duration_s")
-_TEST90_COLUMNS = tuple(f"{side}_{name}" for side in ("left", "right")
-                        for name in ("mean_deficit_deg", "sd_deg", "grade", "valid_trials", "invalid_trials"))
+_MEAN_FIELDS = {Test90Result: "mean_deficit_deg", SlrResult: "mean_hip_flexion_deg"}  # each side's score
+
+
+def _side_columns(mean_field: str) -> tuple[str, ...]:
+    """The per-side columns of a trial-based test, then its asymmetry."""
+    return (*(f"{side}_{name}" for side in ("left", "right")
+              for name in (mean_field, "sd_deg", "grade", "valid_trials", "invalid_trials")), "asymmetry_deg")
+
+
 _PROTOCOL_COLUMNS = {
     "analyze": (),
-    "test90": (*_TEST90_COLUMNS, "asymmetry_deg"),
+    "test90": _side_columns(_MEAN_FIELDS[Test90Result]),
+    "slr": _side_columns(_MEAN_FIELDS[SlrResult]),
     "hold": ("valid_seconds_total", "reps_completed", "percent_time_valid", "bounces_total"),
 }
 
@@ -43,10 +52,11 @@ def summary_columns(kind: str) -> tuple[str, ...]:
 
 def _protocol_row(result: Any) -> dict[str, Any]:
     """The protocol's main result as summary.csv cells."""
-    if isinstance(result, Test90Result):
+    if isinstance(result, (Test90Result, SlrResult)):
+        mean_field = _MEAN_FIELDS[type(result)]
         row: dict[str, Any] = {"asymmetry_deg": result.asymmetry_deg}
         for side, entry in result.sides.items():
-            row.update({f"{side}_mean_deficit_deg": entry.mean_deficit_deg, f"{side}_sd_deg": entry.sd_deg,
+            row.update({f"{side}_{mean_field}": getattr(entry, mean_field), f"{side}_sd_deg": entry.sd_deg,
                         f"{side}_grade": entry.grade, f"{side}_valid_trials": entry.trials,
                         f"{side}_invalid_trials": entry.invalid_trials})
         return row

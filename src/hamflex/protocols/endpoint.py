@@ -24,6 +24,7 @@ from hamflex.protocols.base import FrameSample
 from hamflex.protocols.sides import leg_depth_m, name_tested_side, right_side_facing_score, tested_leg_is_near
 
 FRAME_SLACK_S = 0.02  # timestamps are whole milliseconds: allow for rounding in durations
+SIDE_CHOICES = ("left", "right", "both")
 
 
 @dataclass(frozen=True)
@@ -356,6 +357,21 @@ def _camera_reasons(end: list[FrameFeatures], s: Any) -> list[str]:
     if gap > s.max_2d_3d_knee_gap_deg:
         return [f"camera is not side-on (image and 3D knee angles differ by {gap:.0f}°)"]
     return []
+
+
+def check_side_and_trials(side: str | None, trials: int | None) -> None:
+    """The options both tests take, checked (ValueError): ``side`` one of :data:`SIDE_CHOICES`
+    or None, ``trials`` per side at least 1 or None."""
+    if side is not None and side not in SIDE_CHOICES:
+        raise ValueError(f"side must be one of {', '.join(SIDE_CHOICES)}, not {side!r}")
+    if trials is not None and trials < 1:
+        raise ValueError("trials must be at least 1")
+
+
+def by_side(trials: list[Any], summarise: Callable[[list[Any]], Any]) -> dict[str, Any]:
+    """``summarise`` of each named side's trials, sides in alphabetical order."""
+    return {side: summarise([t for t in trials if t.side == side])
+            for side in sorted({t.side for t in trials if t.side is not None})}
 
 
 def valid_counts(trials: Iterable[Any]) -> dict[str, int]:

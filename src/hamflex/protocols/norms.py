@@ -1,4 +1,5 @@
-"""Grades and measurement error of the 90-90 test, read from one table.
+"""Grades and measurement error of the 90-90 test and the grades of the straight leg raise,
+read from one table.
 
 The table is packaged (``hamflex/data/norms.toml``); every number in it names its source. A
 clinic with its own cut-offs gives a copy with its changes: ``--norms FILE`` or
@@ -44,6 +45,15 @@ class Reference:
 
 
 @dataclass(frozen=True)
+class RaiseBand:
+    """A straight-leg-raise grade applies from ``min_hip_flexion_deg`` (inclusive) up."""
+
+    name: str
+    min_hip_flexion_deg: float
+    source: str
+
+
+@dataclass(frozen=True)
 class Norms:
     """The whole table: grade bands per population ("any", "female", "male"), error, references."""
 
@@ -53,6 +63,7 @@ class Norms:
     error_source: str
     references: dict[str, Reference]
     path: str
+    raise_grades: tuple[RaiseBand, ...] = ()  # the [slr] grades, highest threshold last
 
     def grade(self, deficit_deg: float, sex: str | None = None) -> GradeBand:
         """The band of a mean deficit, with sex-specific cut-offs when ``sex`` is given."""
@@ -61,6 +72,11 @@ class Norms:
             if deficit_deg <= band.max_deficit_deg:
                 return band
         return bands[-1]
+
+    def grade_raise(self, hip_flexion_deg: float) -> RaiseBand:
+        """The straight-leg-raise band of a mean end-position hip flexion."""
+        reached = [band for band in self.raise_grades if hip_flexion_deg >= band.min_hip_flexion_deg]
+        return reached[-1] if reached else self.raise_grades[0]
 
 
 def _parse(table: dict, path: str) -> Norms:
@@ -78,8 +94,12 @@ def _parse(table: dict, path: str) -> Norms:
         sex: Reference(float(r["mean_deficit_deg"]), float(r["sd_deg"]), str(r["source"]))
         for sex, r in table.get("reference", {}).items()
     }
+    # A clinic's older table without [slr] keeps the packaged raise grades.
+    raise_table = table.get("slr") or tomllib.loads(packaged_table_text())["slr"]
+    raise_grades = tuple(RaiseBand(str(b["name"]), float(b["min_hip_flexion_deg"]), str(b["source"]))
+                         for b in sorted(raise_table["grades"], key=lambda b: b["min_hip_flexion_deg"]))
     return Norms(grades, float(error["sem_deg"]), float(error["min_real_change_deg"]), str(error["source"]),
-                 references, path)
+                 references, path, raise_grades)
 
 
 def packaged_table_text() -> str:

@@ -27,10 +27,12 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from hamflex.core.landmarks import other_side
+from hamflex.protocols.attempts import AttemptProtocol, OpenAttempt
 from hamflex.protocols.endpoint import (
     FRAME_SLACK_S,
     EndPlateau,
+    by_side,
+    check_side_and_trials,
     FrameFeatures,
     frame_features,
     mean_and_sd,
@@ -42,8 +44,6 @@ from hamflex.protocols.endpoint import (
     side_warnings,
     trial_dict,
     trial_kwargs,
-    side_after,
-    sides_finished,
 )
 from hamflex.protocols.endpoint import median as _median
 from hamflex.protocols.endpoint import rounded as _round
@@ -62,7 +62,6 @@ from hamflex.protocols.base import (
 
 SCHEMA_VERSION = 1
 TEST_NAME = "90-90"
-SIDE_CHOICES = ("left", "right", "both")
 DEFAULT_TRIALS = 3  # trials per side asked for live (Gajdosik & Lusin 1983 averaged three)
 MAX_HIP_TOLERANCE_DEG = 45.0
 MIN_LYING_S = 1.0  # shorter "lying" moments (a detection glitch, a fall) are not reported as lying
@@ -253,23 +252,18 @@ def _knee_deg(frame: FrameFeatures) -> float:
     return frame.knee_deg
 
 
-@dataclass
-class _OpenTrial:
-    """The attempt in progress: frames since the thigh reached 90°, and its phase."""
+@dataclass(kw_only=True)
+class _OpenTrial(OpenAttempt):
+    """The attempt in progress: frames since the thigh reached 90°; its plateau is followed once
+    the knee began to straighten."""
 
-    frames: list[FrameFeatures]
     start_hip_deg: float  # the thigh when the knee began to move (until then: when it reached 90°)
     start_knee_deg: float
-    plateau: EndPlateau | None = None  # the end position, followed once the knee began to straighten
-    record_index: int | None = None  # index in the protocol's trial list once recorded
     min_knee_deg: float = float("inf")
     raise_near: bool | None = None  # the tested leg is the near one, by the cues while its thigh rose
-    lowered_since_s: float | None = None  # when the thigh went below ``lowered_hip_deg`` (None: it is up)
-    scored_hold: tuple[int, int] | None = None  # the plateau the saved record was scored on
-    announced_deg: int | None = None  # the deficit last announced, in whole degrees
 
 
-class Test90Protocol:
+class Test90Protocol(AttemptProtocol):
     """The 90-90 test, frame by frame (implements :class:`~hamflex.protocols.base.FrameProtocol`).
 
     ``side`` None or "both": each trial's side is named from the body's orientation; "left" or
@@ -288,12 +282,9 @@ class Test90Protocol:
     def from_options(cls, side: str | None = None, trials: int | None = None, sex: str | None = None,
                      hip_tolerance_deg: float | None = None, norms: Norms | None = None) -> Test90Protocol:
         """A protocol from the user's options (None = the default), checked here so the CLI and API agree."""
-        if side is not None and side not in SIDE_CHOICES:
-            raise ValueError(f"side must be one of {', '.join(SIDE_CHOICES)}, not {side!r}")
+        check_side_and_trials(side, trials)
         if sex is not None and sex not in SEXES:
             raise ValueError(f"sex must be one of {', '.join(SEXES)}, not {sex!r}")
-        if trials is not None and trials < 1:
-            raise ValueError("trials must be at least 1")
         settings = Test90Settings()
         if hip_tolerance_deg is not None:
             if not 0 < hip_tolerance_deg <= MAX_HIP_TOLERANCE_DEG:
@@ -304,39 +295,19 @@ class Test90Protocol:
 
     def __init__(self, side: str | None = None, trials: int = DEFAULT_TRIALS, sex: str | None = None,
                  settings: Test90Settings | None = None, norms: Norms | None = None) -> None:
-        if side is not None and side not in SIDE_CHOICES:
-            raise ValueError(f"side must be left, right or both, not {side!r}")
-        self.settings = settings or Test90Settings()
         self.norms = norms or load_norms()
         self.sex = sex
-        self.trials_per_side = trials
-        self._forced_side = side if side in ("left", "right") else None
-        self._expected = [self._forced_side] if self._forced_side else ["right", "left"]
-        # The side being tested, for the guidance: known from the start when forced, else from
-        # the first trial recorded.
-        self._current_side: str | None = self._forced_side
-        self.restart()
+        super().__init__(side, trials, settings or Test90Settings())
 
     # --- FrameProtocol -------------------------------------------------------------------
     def restart(self) -> None:
         """Forget every trial and start over."""
-        self._trials: list[Trial] = []
-        self._open: _OpenTrial | None = None
+        super().restart()
         self._settle: list[FrameFeatures] = []
         self._recent: deque[FrameFeatures] = deque()  # frames before a trial, for the near/far cue of its raise
-        self._state = "position"
         self._last_good_t: float | None = None
-        self._last_t = 0.0
-        self._shown_until = -1.0
         self._seen = {"person": 0, "supine_s": 0.0, "thigh_at_90": 0, "extensions": 0}
         self._supine_since: float | None = None
-
-    def switch_side(self) -> None:
-        """Live key ``s``: the next trials are the other side (a forced side flips too)."""
-        self._current_side = other_side(self._current_side) if self._current_side else "right"
-        if self._forced_side:
-            self._forced_side = self._current_side
-            self._expected = [self._forced_side]
 
     def update(self, sample: FrameSample) -> Feedback:
         s = self.settings
@@ -488,25 +459,9 @@ class Test90Protocol:
                 self._state = "extend"
             return []
         trial.min_knee_deg = min(trial.min_knee_deg, f.knee_deg)
-        plateau = trial.plateau
-        if plateau.best_hold is not None and f.knee_deg - trial.min_knee_deg >= s.rebend_deg:
-            self._close_open()  # re-scored over its whole plateau: say the saved number if it changed
-            return [CUE_DONE] if self._announced_differs(trial) else []
-        if plateau.open:
-            if plateau.grow(trial.frames, index):
-                return []
-            self._rescore(trial)
-            if self._announced_differs(trial):  # re-scored over the whole plateau: say the saved number
-                return [CUE_DONE]
-        stop = plateau.stop(trial.frames, index, trial.start_knee_deg - f.knee_deg >= s.min_extension_deg)
-        self._state = "extend" if stop == "moving" else "hold"
-        if stop != "new":  # the first, or a more extended, hold
-            return []
-        first = trial.record_index is None
-        trial.announced_deg = round(self._record(trial, "held").knee_extension_deficit_deg)
-        self._shown_until = f.t_s + s.result_show_s
-        # A later, more extended hold replaces the record: announced again, so what was said last is saved.
-        return [CUE_DONE, *self._side_progress_cues()] if first else [CUE_DONE]
+        if trial.plateau.best_hold is not None and f.knee_deg - trial.min_knee_deg >= s.rebend_deg:
+            return self._ended_by_moving_back()
+        return self._follow_plateau(trial, index, trial.start_knee_deg - f.knee_deg >= s.min_extension_deg, "extend")
 
     def _thigh_lowered(self, trial: _OpenTrial, f: FrameFeatures) -> bool:
         """Whether the thigh is below ``lowered_hip_deg`` (the frame is then not used); the trial
@@ -521,20 +476,6 @@ class Test90Protocol:
             self._close_open(lowered=True)
         return True
 
-    def _announced_differs(self, trial: _OpenTrial) -> bool:
-        """Whether the saved score, in whole degrees, is no longer the one announced (then it
-        is taken as announced: the caller says it)."""
-        saved_deg = round(self._trials[trial.record_index].knee_extension_deficit_deg)
-        if saved_deg == trial.announced_deg:
-            return False
-        trial.announced_deg, self._shown_until = saved_deg, self._last_t + self.settings.result_show_s
-        return True
-
-    def _rescore(self, trial: _OpenTrial) -> None:
-        """Re-score a recorded trial whose plateau grew since (silently: no new announcement)."""
-        if trial.record_index is not None and trial.plateau.best_hold != trial.scored_hold:
-            self._record(trial, "held")
-
     def _record(self, trial: _OpenTrial, ended_by: str, hold: tuple[int, int] | None = None) -> Trial:
         """Score the trial over its end position: the still plateau ``hold`` (default: the
         recorded one) without its settling in and bending back (:meth:`EndPlateau.end_position`)."""
@@ -546,14 +487,7 @@ class Test90Protocol:
         reasons = check_trial(moving, end, trial.start_hip_deg, s)
         record = self._make_trial(trial.frames[:hold[1]], moving, end, trial.start_hip_deg, reasons, ended_by,
                                   trial.raise_near)
-        if ended_by == "held":
-            trial.scored_hold = hold
-            if trial.record_index is None:
-                trial.record_index = len(self._trials)
-                self._trials.append(record)
-            else:
-                self._trials[trial.record_index] = record
-        return record
+        return self._keep(trial, record, ended_by, hold)
 
     def _record_not_held(self, trial: _OpenTrial) -> None:
         """An attempt that straightened the knee with the thigh at 90° but ended without a still
@@ -604,41 +538,11 @@ class Test90Protocol:
         return (f"the knee angle varied over the end position (interquartile range {spread_deg:.1f}° > the test's "
                 f"measurement error {self.norms.sem_deg:.0f}°): its score is uncertain, hold the end position still")
 
-    def _end_of_recording_trial(self) -> Trial | None:
-        """The open attempt scored as if the recording ended now, if its knee had stopped."""
-        trial = self._open
-        if (trial is None or trial.record_index is not None or trial.plateau is None
-                or trial.lowered_since_s is not None):
-            return None
-        index = len(trial.frames) - 1
-        if not np.isfinite(trial.frames[index].knee_deg) or trial.plateau.held_s < self.settings.end_of_recording_hold_s:
-            return None
-        return self._record(trial, "end of recording", (trial.plateau.hold_start(trial.frames, index), index + 1))
-
-    def _close_open(self, lowered: bool = False) -> None:
-        """End the open attempt: a recorded one is re-scored over its whole plateau; one ended by
-        lowering the thigh without a still end position is recorded as not held."""
-        trial = self._open
-        if trial is not None:
-            self._rescore(trial)
-            if lowered and trial.record_index is None:
-                self._record_not_held(trial)
-        self._open = None
-        if self._state != "position":
-            self._state = "raise"
-
-    def _finished(self) -> bool:
-        return sides_finished(self._trials, self._expected, self.trials_per_side)
-
-    def _side_progress_cues(self) -> list[str]:
-        if self._finished():
-            return []
-        self._current_side, switched = side_after(self._trials, self._current_side, self._expected, self.trials_per_side)
-        return [CUE_SWITCH_SIDES] if switched else []
+    def _score(self, record: Trial) -> float:
+        return record.knee_extension_deficit_deg
 
     def _aggregate(self, trials: list[Trial]) -> dict[str, SideSummary]:
-        return {side: self._side_summary([t for t in trials if t.side == side])
-                for side in sorted({t.side for t in trials if t.side is not None})}
+        return by_side(trials, self._side_summary)
 
     def _side_summary(self, trials: list[Trial]) -> SideSummary:
         """Mean, SD and grade of one side's valid trials."""
