@@ -29,7 +29,7 @@ def model_path(shared_dir: Path) -> Path:
 
 
 LONG_CLIPS = tuple(f"synthetic/{name}.mp4" for name in (
-    "dev_test90", "dev_test90_far", "dev_hold_supine", "dev_hold_seated", "dev_hold_seated_tight"))
+    "dev_test90", "dev_test90_far", "dev_hold_supine", "dev_hold_seated", "dev_hold_seated_tight", "dev_slr"))
 """The 26-56 s scripted scenes: analysed together on every core the first time one is asked for."""
 
 

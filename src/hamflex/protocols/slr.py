@@ -32,6 +32,7 @@ from hamflex.protocols.endpoint import (
     EndPlateau,
     FrameFeatures,
     by_side,
+    check_side_and_trials,
     frame_features,
     interquartile_range,
     mean_and_sd,
