@@ -60,3 +60,19 @@ def test_options_reach_the_protocol():
     protocol = Test90Protocol.from_options("left", trials=2, sex="female", hip_tolerance_deg=12.0)
     assert protocol.settings.hip_tolerance_deg == 12.0
     assert protocol.sex == "female" and protocol.trials_per_side == 2
+
+
+def test_leg_raise_summary_names_every_trial_and_side():
+    from hamflex.cli.text import format_result
+    from hamflex.pipelines.samples import samples_from_series
+    from hamflex.protocols.slr import SlrProtocol
+    from tests.support.synthetic_slr import RaiseScript, make_slr_recording
+
+    recording = make_slr_recording([RaiseScript(hip_deg=60.0), RaiseScript(knee_deg=30.0)])
+    protocol = SlrProtocol()
+    for sample in samples_from_series(recording.angles, recording.poses):
+        protocol.update(sample)
+    text = format_result(protocol.result())
+    assert "trial 1: right leg at" in text and "raised to 60° hip flexion, knee 2° bent; valid" in text
+    assert "trial 2" in text and "NOT VALID: knee bent 30°" in text
+    assert "right: mean hip flexion 60.0° over 1 valid trial(s): tight" in text

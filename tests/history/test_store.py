@@ -351,3 +351,16 @@ def test_history_command_suggests_known_names(tmp_path):
     shown = CliRunner().invoke(app, ["history", "--person", "anna", "--db", str(db)])
     assert shown.exit_code == 0
     assert "known: Anna Smith" in shown.stdout
+
+
+def test_a_leg_raise_is_stored_with_its_hip_flexion_and_exported(tmp_path):
+    db = tmp_path / "h.sqlite3"
+    result = {"test": "active straight leg raise", "trials": [],
+              "sides": {"right": {"trials": 2, "invalid_trials": 0, "mean_hip_flexion_deg": 72.5}}}
+    record_session("slr", "Ann", result, "raise.mp4", db)
+    [session] = list_sessions("ann", "slr", db_path=db)
+    summary = session.summary()
+    assert summary["right_slr_hip_flexion_deg"] == 72.5 and summary["left_slr_hip_flexion_deg"] is None
+    assert summary["right_deficit_deg"] is None  # a leg raise is no 90-90 deficit
+    rows = list(csv.DictReader(io.StringIO(export_sessions([session], "csv"))))
+    assert rows[0]["kind"] == "slr" and rows[0]["right_slr_hip_flexion_deg"] == "72.5"

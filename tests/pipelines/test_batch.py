@@ -147,3 +147,15 @@ def test_kill_9_then_rerun_completes_the_rest(model_path, shared_dir, tmp_path):
         assert len(read_angles_csv(out / name / "angles.csv")["frame"]) == 90
         assert len(read_landmarks_npz(out / name / LANDMARKS_NPZ)["frame_index"]) == 90
     assert not list(out.rglob("*.part"))  # no temporary file left behind as an output
+
+
+def test_a_leg_raise_batch_builds_its_protocol_and_summary_columns():
+    from hamflex.pipelines.research import summary_columns
+    from hamflex.protocols.slr import SlrProtocol
+
+    protocol = ProtocolSpec("slr", {"side": "left", "trials": 2}).build()
+    assert isinstance(protocol, SlrProtocol) and protocol.kind == "slr" and protocol.trials_per_side == 2
+    columns = summary_columns("slr")
+    assert {"left_mean_hip_flexion_deg", "right_grade", "asymmetry_deg"} <= set(columns)
+    with pytest.raises(ValueError, match="side must be one of"):
+        ProtocolSpec("slr", {"side": "up"}).build()

@@ -60,3 +60,18 @@ def test_test90_grades_with_the_clinic_table(clinic_norms, shared_dir, model_pat
     assert done.exit_code == 0, done.output
     saved = json.loads((tmp_path / "test90.json").read_text())
     assert saved["norms"]["table"] == str(clinic_norms)
+
+
+@pytest.mark.parametrize(("hip_deg", "grade"), [(50.0, "tight"), (79.9, "tight"), (80.0, "normal"), (95.0, "normal")])
+def test_straight_leg_raise_grades_name_their_source(hip_deg, grade):
+    band = load_norms().grade_raise(hip_deg)
+    assert band.name == grade and "Kendall 2005" in band.source
+
+
+def test_a_clinic_table_without_leg_raise_grades_keeps_the_packaged_ones(tmp_path):
+    text = packaged_table_text()
+    path = tmp_path / "older.toml"
+    path.write_text(text[:text.index("# The active straight leg raise")], encoding="utf-8")
+    assert load_norms(path).grade_raise(85.0).name == "normal"
+    path.write_text(text.replace("min_hip_flexion_deg = 80.0", "min_hip_flexion_deg = 70.0"), encoding="utf-8")
+    assert load_norms(path).grade_raise(75.0).name == "normal"
