@@ -55,7 +55,7 @@ def stretches(
 
 @app.command()
 def report(
-    directory: Annotated[Path, typer.Argument(help="An output directory of analyze, test90 or hold.", show_default=False)],
+    directory: Annotated[Path, typer.Argument(help="An output directory of analyze, test90, slr or hold.", show_default=False)],
     pdf: Annotated[bool, typer.Option("--pdf", help="Also print report.pdf (needs Chromium).")] = False,
     person: Annotated[
         Optional[str], typer.Option("--person", help="Add this person's progress and stretching adherence.")
