@@ -182,6 +182,26 @@ def _measure(make_protocol: Callable, recording: Path | None, camera: str | None
         exit_if_camera_lost(result, out)
 
 
+def _one_or_batch(kind: str, options: dict, make_protocol: Callable, recordings: list[Path] | None, out: Path, *,
+                  camera: str | None, person: str | None, db: Path | None, as_json: bool, export: str | None,
+                  ray: str | None, jobs: int | None, force: bool, height_m: float | None, camera_profile: Path | None,
+                  model: str | None, offline: bool, quiet: bool, verbose: bool, live_flags: dict,
+                  live_notice: str = "") -> None:
+    """What test90, slr and hold share: several inputs are a batch of protocol ``kind`` with
+    ``options``; one recording, a photo or the camera runs ``make_protocol()`` (:func:`_measure`)."""
+    from hamflex.pipelines.batch import ProtocolSpec
+
+    if _is_batch(recordings, export, ray, {"--camera": camera is not None, "--person": person is not None,
+                                           "--json": as_json}):
+        _batch(recordings, out, ProtocolSpec(kind, options), model=model, offline=offline, quiet=quiet,
+               verbose=verbose, jobs=jobs, force=force, export=export, height_m=height_m,
+               camera_profile=camera_profile, ray=ray)
+        return
+    _measure(make_protocol, recordings[0] if recordings else None, camera, out, person=person, db=db,
+             verbose=verbose, as_json=as_json, run=run_options(model, offline, camera_profile, quiet, verbose),
+             live_flags=live_flags, live_notice=live_notice)
+
+
 SideChoice = Enum("SideChoice", {"left": "left", "right": "right", "both": "both"}, type=str)
 SexChoice = Enum("SexChoice", {"female": "female", "male": "male"}, type=str)
 
@@ -214,27 +234,20 @@ def test90(
 ) -> None:
     """The 90-90 hamstring test (active knee extension): OUT/test90.json and a summary; a batch:
     OUT/<recording>/test90.json each, OUT/batch.json and OUT/summary.csv."""
-    from hamflex.pipelines.batch import ProtocolSpec
     from hamflex.protocols.norms import load_norms
     from hamflex.protocols.test90 import Test90Protocol
 
-    if _is_batch(recordings, export, ray, {"--camera": camera is not None, "--person": person is not None,
-                                           "--json": as_json}):
-        options = dict(side=side.value if side else None, trials=trials, sex=sex.value if sex else None,
-                       hip_tolerance_deg=hip_tolerance, norms=str(norms) if norms else None)
-        _batch(recordings, out, ProtocolSpec("test90", options), model=model, offline=offline, quiet=quiet,
-               verbose=verbose, jobs=jobs, force=force, export=export, height_m=height_m,
-               camera_profile=camera_profile, ray=ray)
-        return
-    recording = recordings[0] if recordings else None
+    options = dict(side=side.value if side else None, trials=trials, sex=sex.value if sex else None,
+                   hip_tolerance_deg=hip_tolerance, norms=str(norms) if norms else None)
 
     def protocol() -> Test90Protocol:
-        return Test90Protocol.from_options(side.value if side else None, trials, sex.value if sex else None,
-                                           hip_tolerance, load_norms(norms))
+        return Test90Protocol.from_options(options["side"], trials, options["sex"], hip_tolerance, load_norms(norms))
 
-    _measure(protocol, recording, camera, out, person=person, db=db, verbose=verbose, as_json=as_json,
-             run=run_options(model, offline, camera_profile, quiet, verbose),
-             live_flags=dict(realtime=realtime, display=display, audio=audio, voice=voice, mirror=mirror, record=record))
+    _one_or_batch("test90", options, protocol, recordings, out, camera=camera, person=person, db=db, as_json=as_json,
+                  export=export, ray=ray, jobs=jobs, force=force, height_m=height_m, camera_profile=camera_profile,
+                  model=model, offline=offline, quiet=quiet, verbose=verbose,
+                  live_flags=dict(realtime=realtime, display=display, audio=audio, voice=voice, mirror=mirror,
+                                  record=record))
 
 
 @app.command()
@@ -261,25 +274,16 @@ def slr(
 ) -> None:
     """The active straight leg raise: the hip flexion of a straight leg raised as far as it goes, OUT/slr.json
     and a summary; a batch: OUT/<recording>/slr.json each, OUT/batch.json and OUT/summary.csv."""
-    from hamflex.pipelines.batch import ProtocolSpec
     from hamflex.protocols.norms import load_norms
     from hamflex.protocols.slr import SlrProtocol
 
-    if _is_batch(recordings, export, ray, {"--camera": camera is not None, "--person": person is not None,
-                                           "--json": as_json}):
-        options = dict(side=side.value if side else None, trials=trials, norms=str(norms) if norms else None)
-        _batch(recordings, out, ProtocolSpec("slr", options), model=model, offline=offline, quiet=quiet,
-               verbose=verbose, jobs=jobs, force=force, export=export, height_m=height_m,
-               camera_profile=camera_profile, ray=ray)
-        return
-    recording = recordings[0] if recordings else None
-
-    def protocol() -> SlrProtocol:
-        return SlrProtocol.from_options(side.value if side else None, trials, load_norms(norms))
-
-    _measure(protocol, recording, camera, out, person=person, db=db, verbose=verbose, as_json=as_json,
-             run=run_options(model, offline, camera_profile, quiet, verbose),
-             live_flags=dict(realtime=realtime, display=display, audio=audio, voice=voice, mirror=mirror, record=record))
+    options = dict(side=side.value if side else None, trials=trials, norms=str(norms) if norms else None)
+    _one_or_batch("slr", options, lambda: SlrProtocol.from_options(options["side"], trials, load_norms(norms)),
+                  recordings, out, camera=camera, person=person, db=db, as_json=as_json, export=export, ray=ray,
+                  jobs=jobs, force=force, height_m=height_m, camera_profile=camera_profile, model=model,
+                  offline=offline, quiet=quiet, verbose=verbose,
+                  live_flags=dict(realtime=realtime, display=display, audio=audio, voice=voice, mirror=mirror,
+                                  record=record))
 
 
 HoldSideChoice = Enum("HoldSideChoice", {"left": "left", "right": "right", "both": "both"}, type=str)
@@ -314,18 +318,10 @@ def hold(
     """Coach a stretch hold: count valid seconds (right posture, no bouncing) and reps; write OUT/hold.json
     (a batch: OUT/<video>/hold.json each, OUT/batch.json and OUT/summary.csv)."""
     from hamflex.pipelines.api import hold_protocol
-    from hamflex.pipelines.batch import ProtocolSpec
     from hamflex.protocols.hold import SAFETY_ADVICE
 
-    if _is_batch(videos, export, ray, {"--camera": camera is not None, "--person": person is not None,
-                                       "--json": json_output}):
-        options = dict(stretch=stretch, side=side.value if side else None, hold_s=hold_s, reps=reps,
-                       catalog=str(catalog) if catalog else None)
-        _batch(videos, out, ProtocolSpec("hold", options), model=model, offline=offline, quiet=quiet,
-               verbose=verbose, jobs=jobs, force=force, export=export, height_m=height_m,
-               camera_profile=camera_profile, ray=ray)
-        return
-    video = videos[0] if videos else None
+    options = dict(stretch=stretch, side=side.value if side else None, hold_s=hold_s, reps=reps,
+                   catalog=str(catalog) if catalog else None)
 
     def protocol():
         start_depth_deg = None
@@ -334,13 +330,15 @@ def hold(
             from hamflex.history.trends import usual_depth_deg
 
             start_depth_deg = usual_depth_deg(list_sessions(person, "hold", db), stretch)
-        return hold_protocol(stretch, side=side.value if side else None, hold_s=hold_s, reps=reps, catalog=catalog,
+        return hold_protocol(stretch, side=options["side"], hold_s=hold_s, reps=reps, catalog=catalog,
                              start_depth_deg=start_depth_deg)
 
-    _measure(protocol, video, camera, out, person=person, db=db, verbose=verbose, as_json=json_output,
-             run=run_options(model, offline, camera_profile, quiet, verbose),
-             live_flags=dict(realtime=realtime, display=display, audio=audio, voice=voice, mirror=mirror, record=record),
-             live_notice=f"safety: {SAFETY_ADVICE}")
+    _one_or_batch("hold", options, protocol, videos, out, camera=camera, person=person, db=db, as_json=json_output,
+                  export=export, ray=ray, jobs=jobs, force=force, height_m=height_m, camera_profile=camera_profile,
+                  model=model, offline=offline, quiet=quiet, verbose=verbose,
+                  live_flags=dict(realtime=realtime, display=display, audio=audio, voice=voice, mirror=mirror,
+                                  record=record),
+                  live_notice=f"safety: {SAFETY_ADVICE}")
 
 
 @app.command()

@@ -8,8 +8,8 @@ from hamflex.camera.checks import SetupReport
 from hamflex.protocols.catalog import Stretch
 from hamflex.protocols.hold import HoldResult
 from hamflex.protocols.routine import RoutineResult
-from hamflex.protocols.slr import SlrResult
-from hamflex.protocols.test90 import SideSummary, Test90Result
+from hamflex.protocols.slr import SlrResult, SlrTrial
+from hamflex.protocols.test90 import SideSummary, Test90Result, Trial
 
 
 def _deg(value: float | None) -> str:
@@ -31,15 +31,20 @@ def _side_lines(side: str, entry: SideSummary) -> list[str]:
     return lines
 
 
+def _trial_line(number: int, trial: Trial | SlrTrial, measured: str) -> str:
+    """One trial of either test: its side, when, what was ``measured`` and whether it is valid."""
+    verdict = "valid" if trial.valid else f"NOT VALID: {trial.reason}"
+    when = "" if trial.ended_by == "photo" else f" at {trial.start_s:.1f}-{trial.end_s:.1f} s"
+    leg = f"{trial.side} leg" if trial.side else "leg (side unknown)"
+    return f"  trial {number}: {leg}{when}: {measured}; {verdict}"
+
+
 def format_test90(result: Test90Result) -> str:
     """The 90-90 result: one line per trial, then per side, asymmetry and notes."""
     lines = [f"90-90 hamstring test (active knee extension){': ' + result.source if result.source else ''}"]
     for number, trial in enumerate(result.trials, start=1):
-        verdict = "valid" if trial.valid else f"NOT VALID: {trial.reason}"
-        when = "" if trial.ended_by == "photo" else f" at {trial.start_s:.1f}-{trial.end_s:.1f} s"
-        leg = f"{trial.side} leg" if trial.side else "leg (side unknown)"
-        lines.append(f"  trial {number}: {leg}{when}: knee {_deg(trial.knee_extension_deficit_deg)} short of "
-                     f"straight, thigh {_deg(trial.hip_flexion_deg)}; {verdict}")
+        lines.append(_trial_line(number, trial, f"knee {_deg(trial.knee_extension_deficit_deg)} short of straight, "
+                                                f"thigh {_deg(trial.hip_flexion_deg)}"))
     for side, entry in result.sides.items():
         lines += _side_lines(side, entry)
     if result.asymmetry_deg is not None:
@@ -54,11 +59,8 @@ def format_slr(result: SlrResult) -> str:
     """The leg raise's result: one line per trial, then per side, asymmetry and notes."""
     lines = [f"active straight leg raise{': ' + result.source if result.source else ''}"]
     for number, trial in enumerate(result.trials, start=1):
-        verdict = "valid" if trial.valid else f"NOT VALID: {trial.reason}"
-        when = "" if trial.ended_by == "photo" else f" at {trial.start_s:.1f}-{trial.end_s:.1f} s"
-        leg = f"{trial.side} leg" if trial.side else "leg (side unknown)"
-        lines.append(f"  trial {number}: {leg}{when}: raised to {_deg(trial.hip_flexion_deg)} hip flexion, knee "
-                     f"{_deg(trial.knee_flexion_deg)} bent; {verdict}")
+        lines.append(_trial_line(number, trial, f"raised to {_deg(trial.hip_flexion_deg)} hip flexion, knee "
+                                                f"{_deg(trial.knee_flexion_deg)} bent"))
     for side, entry in result.sides.items():
         if entry.mean_hip_flexion_deg is None:
             lines.append(f"  {side}: no valid trial ({entry.invalid_trials} rejected)")

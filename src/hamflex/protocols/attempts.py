@@ -3,8 +3,10 @@ in progress and its end plateau (:class:`~hamflex.protocols.endpoint.EndPlateau`
 the trial list (kept, re-scored as the plateau grows, replaced by a further one), what was
 announced, and the sides asked for live.
 
-A test subclasses :class:`AttemptProtocol` and provides ``_record`` (score the attempt over a
-plateau), ``_record_not_held``, ``_score`` (a record's announced number) and its states.
+A test subclasses :class:`AttemptProtocol` and provides ``_lying`` (a frame of someone lying on
+their back), ``_forget_before`` (nobody lying: drop what it kept from before an attempt),
+``_record`` (score the attempt over a plateau), ``_record_not_held``, ``_score`` (a record's
+announced number), ``_feedback`` and its states.
 """
 
 from __future__ import annotations
@@ -15,8 +17,17 @@ from typing import Any
 import numpy as np
 
 from hamflex.core.landmarks import other_side
-from hamflex.protocols.base import CUE_DONE, CUE_SWITCH_SIDES
-from hamflex.protocols.endpoint import EndPlateau, FrameFeatures, check_side_and_trials, side_after, sides_finished
+from hamflex.protocols.base import CUE_DONE, CUE_POSITION_BAD, CUE_POSITION_OK, CUE_SWITCH_SIDES, Feedback, FrameSample
+from hamflex.protocols.endpoint import (
+    EndPlateau,
+    FrameFeatures,
+    check_side_and_trials,
+    frame_features,
+    side_after,
+    sides_finished,
+)
+
+MIN_LYING_S = 1.0  # shorter "lying" moments (a detection glitch, a fall) are not reported as lying
 
 
 @dataclass(kw_only=True)
@@ -53,7 +64,10 @@ class AttemptProtocol:
         self._open: OpenAttempt | None = None
         self._state = "position"
         self._last_t = 0.0
+        self._last_good_t: float | None = None
         self._shown_until = -1.0
+        self._seen: dict[str, float] = {"person": 0, "supine_s": 0.0}
+        self._supine_since: float | None = None
 
     def switch_side(self) -> None:
         """Live key ``s``: the next trials are the other side (a forced side flips too)."""
@@ -62,7 +76,68 @@ class AttemptProtocol:
             self._forced_side = self._current_side
             self._expected = [self._forced_side]
 
+    def update(self, sample: FrameSample) -> Feedback:
+        """One frame: short dropouts keep the state, nobody lying on their back ends the open
+        attempt, a frame of someone lying goes to the test (``_lying``)."""
+        s = self.settings
+        self._last_t = float(sample.timestamp_s)
+        features = frame_features(sample)
+        if features is None or not np.isfinite(features.trunk_deg):
+            if self._last_good_t is not None and self._last_t - self._last_good_t <= s.max_dropout_s:
+                return self._feedback([])  # a short dropout: keep the state
+            features = None
+        else:
+            self._seen["person"] += 1
+        if features is None or features.trunk_deg > s.supine_max_trunk_deg:
+            cues = [CUE_POSITION_BAD] if self._open is not None or self._state != "position" else []
+            self._close_open()
+            self._forget_before()
+            self._state = "position"
+            self._supine_since = None
+            return self._feedback(cues)
+        if self._supine_since is None:
+            self._supine_since = self._last_t
+        self._seen["supine_s"] = max(self._seen["supine_s"], self._last_t - self._supine_since)
+        self._last_good_t = self._last_t
+        cues = []
+        if self._state == "position":
+            cues.append(CUE_POSITION_OK)
+            self._state = "raise"
+        return self._feedback(cues + self._lying(features))
+
+    def _photo_features(self, sample: FrameSample) -> FrameFeatures | None:
+        """A photo's features when it shows someone lying on their back (a photo is a moment:
+        lying in it is enough), else None."""
+        features = frame_features(sample)
+        if features is None:
+            return None
+        self._seen["person"] += 1
+        if features.trunk_deg > self.settings.supine_max_trunk_deg:
+            return None
+        self._seen["supine_s"] = float("inf")
+        return features
+
+    def _why_not_lying(self) -> str:
+        """Why nothing could be tested at all: nobody seen, or nobody lying on their back ("" if someone was)."""
+        if self._seen["person"] == 0:
+            return "nobody was seen"
+        if self._seen["supine_s"] < MIN_LYING_S:
+            return (f"nobody lying on their back (trunk never within {self.settings.supine_max_trunk_deg:.0f}° of "
+                    f"horizontal for {MIN_LYING_S:.0f} s)")
+        return ""
+
     # --- for the tests -------------------------------------------------------------------
+    def _lying(self, features: FrameFeatures) -> list[str]:
+        """A frame of someone lying on their back; returns cue events."""
+        raise NotImplementedError
+
+    def _forget_before(self) -> None:
+        """Nobody lying on their back: forget what was kept from before an attempt."""
+        raise NotImplementedError
+
+    def _feedback(self, cues: list[str]) -> Feedback:
+        raise NotImplementedError
+
     def _score(self, record: Any) -> float:
         """The number a record announces (the 90-90 deficit, the raise's hip flexion)."""
         raise NotImplementedError

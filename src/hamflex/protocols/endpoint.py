@@ -419,6 +419,19 @@ def side_notes(trials: list[Any]) -> list[str]:
     return notes
 
 
+class TrialRecord:
+    """What a trial dataclass of either test does with its JSON (a mixin)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The trial as JSON (:func:`trial_dict`)."""
+        return trial_dict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Any:
+        """A trial read back from its JSON (unknown numbers as NaN)."""
+        return cls(**trial_kwargs(cls, data))
+
+
 def trial_dict(trial: Any) -> dict[str, Any]:
     """A trial dataclass as JSON: degrees to 0.1, seconds to 0.01, NaN as None; ``correction``
     only when a trial was corrected by hand."""

@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from hamflex.errors import HamflexError, NothingToScoreError
-from hamflex.protocols.base import CUE_DONE, CUE_POSITION_BAD, CUE_POSITION_OK, CUE_SWITCH_SIDES, Feedback, FrameSample, SessionFields
+from hamflex.protocols.base import CUE_DONE, CUE_POSITION_OK, CUE_SWITCH_SIDES, Feedback, FrameSample, SessionFields
 from hamflex.protocols.attempts import AttemptProtocol, OpenAttempt
 from hamflex.protocols.endpoint import (
     FRAME_SLACK_S,
@@ -33,7 +33,6 @@ from hamflex.protocols.endpoint import (
     FrameFeatures,
     by_side,
     check_side_and_trials,
-    frame_features,
     interquartile_range,
     mean_and_sd,
     median,
@@ -44,11 +43,10 @@ from hamflex.protocols.endpoint import (
     rounded,
     side_notes,
     side_warnings,
-    trial_dict,
-    trial_kwargs,
+    TrialRecord,
 )
 from hamflex.protocols.norms import Norms, load_norms
-from hamflex.protocols.test90 import DEFAULT_TRIALS, MIN_LYING_S
+from hamflex.protocols.test90 import DEFAULT_TRIALS
 
 SCHEMA_VERSION = 1
 TEST_NAME = "active straight leg raise"
@@ -95,7 +93,7 @@ def _minus_hip_deg(frame: FrameFeatures) -> float:
 
 
 @dataclass
-class SlrTrial:
+class SlrTrial(TrialRecord):
     """One scored raise (JSON-ready via :meth:`to_dict`); unknown numbers are NaN."""
 
     side: str | None = None
@@ -114,14 +112,6 @@ class SlrTrial:
     orientation_side: str | None = None  # the side named from the body's orientation (with --side)
     hip_flexion_spread_deg: float = float("nan")  # interquartile range over the end position
     picture: str | None = None  # the end-position picture beside slr.json (trial_<n>_end.jpg)
-
-    def to_dict(self) -> dict[str, Any]:
-        return trial_dict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> SlrTrial:
-        """A trial read back from ``slr.json`` (unknown numbers as NaN)."""
-        return cls(**trial_kwargs(cls, data))
 
     def evidence_angles_deg(self) -> tuple[float, float]:
         """(knee short of straight, hip flexion) drawn on the trial's picture."""
@@ -227,34 +217,15 @@ class SlrProtocol(AttemptProtocol):
         super().restart()
         self._recent: deque[FrameFeatures] = deque()
         self._leg_up = False  # a raise ended with the leg still up: the next one starts once it is down
-        self._last_good_t: float | None = None
-        self._seen = {"person": 0, "supine_s": 0.0, "raised": 0}
-        self._supine_since: float | None = None
+        self._seen["raised"] = 0
 
-    def update(self, sample: FrameSample) -> Feedback:
-        self._last_t = float(sample.timestamp_s)
-        features = frame_features(sample)
-        if features is None or not np.isfinite(features.trunk_deg):
-            if self._last_good_t is not None and self._last_t - self._last_good_t <= self.settings.max_dropout_s:
-                return self._feedback([])  # a short dropout: keep the state
-            features = None
-        else:
-            self._seen["person"] += 1
-        if features is None or features.trunk_deg > self.settings.supine_max_trunk_deg:
-            return self._feedback(self._not_lying())
-        if self._supine_since is None:
-            self._supine_since = self._last_t
-        self._seen["supine_s"] = max(self._seen["supine_s"], self._last_t - self._supine_since)
-        self._last_good_t = self._last_t
-        cues = []
-        if self._state == "position":
-            cues.append(CUE_POSITION_OK)
-            self._state = "raise"
+    def _lying(self, features: FrameFeatures) -> list[str]:
         if self._open is None:
             self._look_for_raise(features)
-        if self._open is not None:
-            cues += self._follow(features)
-        return self._feedback(cues)
+        return self._follow(features) if self._open is not None else []
+
+    def _forget_before(self) -> None:
+        self._recent.clear()
 
     def result(self) -> SlrResult:
         """The result so far; a raise still open counts if the leg had stopped."""
@@ -278,14 +249,8 @@ class SlrProtocol(AttemptProtocol):
 
     def score_photo(self, sample: FrameSample) -> SlrTrial | None:
         """Score one photo taken at the end position: one trial, the same checks."""
-        features = frame_features(sample)
-        if features is None:
-            return None
-        self._seen["person"] += 1
-        if features.trunk_deg > self.settings.supine_max_trunk_deg:
-            return None
-        self._seen["supine_s"] = float("inf")  # a photo is a moment: lying in it is enough
-        if features.hip_deg < self.settings.min_raise_deg:
+        features = self._photo_features(sample)
+        if features is None or features.hip_deg < self.settings.min_raise_deg:
             return None
         self._seen["raised"] += 1
         trial = self._make_trial([features], [features], check_raise([features], [features], self.settings), "photo")
@@ -297,25 +262,13 @@ class SlrProtocol(AttemptProtocol):
         seen, s = self._seen, self.settings
         if self._trials:
             return ""
-        if seen["person"] == 0:
-            return "nobody was seen"
-        if seen["supine_s"] < MIN_LYING_S:
-            return (f"nobody lying on their back (trunk never within {s.supine_max_trunk_deg:.0f}° of horizontal "
-                    f"for {MIN_LYING_S:.0f} s)")
+        if self._why_not_lying():
+            return self._why_not_lying()
         if seen["raised"] == 0:
             return f"lying down, but no leg was raised above {s.min_raise_deg:.0f}°"
         return f"a leg was raised but never held still for {s.end_hold_s:.1f} s"
 
     # --- internals -----------------------------------------------------------------------
-    def _not_lying(self) -> list[str]:
-        """Nobody lying on their back: the open raise ends, the protocol waits for the position."""
-        cues = [CUE_POSITION_BAD] if self._open is not None or self._state != "position" else []
-        self._close_open()
-        self._recent.clear()
-        self._state = "position"
-        self._supine_since = None
-        return cues
-
     def _look_for_raise(self, f: FrameFeatures) -> None:
         """Open a raise when the leg rises above ``raise_onset_deg``, else remember the frame."""
         s = self.settings

@@ -34,7 +34,6 @@ from hamflex.protocols.endpoint import (
     by_side,
     check_side_and_trials,
     FrameFeatures,
-    frame_features,
     mean_and_sd,
     most_extreme_window,
     name_trial_side,
@@ -42,8 +41,7 @@ from hamflex.protocols.endpoint import (
     raise_near,
     side_notes,
     side_warnings,
-    trial_dict,
-    trial_kwargs,
+    TrialRecord,
 )
 from hamflex.protocols.endpoint import median as _median
 from hamflex.protocols.endpoint import rounded as _round
@@ -52,7 +50,6 @@ from hamflex.protocols.norms import SEXES, Norms, load_norms
 from hamflex.errors import HamflexError, NothingToScoreError
 from hamflex.protocols.base import (
     CUE_DONE,
-    CUE_POSITION_BAD,
     CUE_POSITION_OK,
     CUE_SWITCH_SIDES,
     Feedback,
@@ -64,7 +61,6 @@ SCHEMA_VERSION = 1
 TEST_NAME = "90-90"
 DEFAULT_TRIALS = 3  # trials per side asked for live (Gajdosik & Lusin 1983 averaged three)
 MAX_HIP_TOLERANCE_DEG = 45.0
-MIN_LYING_S = 1.0  # shorter "lying" moments (a detection glitch, a fall) are not reported as lying
 
 
 @dataclass(frozen=True)
@@ -111,8 +107,8 @@ class Test90Settings:
 
 
 @dataclass
-class Trial:
-    """One scored attempt (JSON-ready via :meth:`as_dict`); unknown numbers are NaN."""
+class Trial(TrialRecord):
+    """One scored attempt (JSON-ready via :meth:`to_dict`); unknown numbers are NaN."""
 
     side: str | None = None
     knee_extension_deficit_deg: float = float("nan")
@@ -133,16 +129,6 @@ class Trial:
     spread_note: str = ""  # set when that spread exceeds the test's measurement error (SEM)
     picture: str | None = None  # the end-position picture beside test90.json (trial_<n>_end.jpg)
     correction: dict[str, Any] | None = None  # landmarks corrected by hand: the points and the original values
-
-    def as_dict(self) -> dict[str, Any]:
-        return trial_dict(self)
-
-    to_dict = as_dict
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Trial:
-        """A trial read back from ``test90.json`` (unknown numbers as NaN)."""
-        return cls(**trial_kwargs(cls, data))
 
     def evidence_angles_deg(self) -> tuple[float, float]:
         """(knee short of straight, hip flexion) drawn on the trial's picture."""
@@ -305,44 +291,18 @@ class Test90Protocol(AttemptProtocol):
         super().restart()
         self._settle: list[FrameFeatures] = []
         self._recent: deque[FrameFeatures] = deque()  # frames before a trial, for the near/far cue of its raise
-        self._last_good_t: float | None = None
-        self._seen = {"person": 0, "supine_s": 0.0, "thigh_at_90": 0, "extensions": 0}
-        self._supine_since: float | None = None
+        self._seen.update(thigh_at_90=0, extensions=0)
 
-    def update(self, sample: FrameSample) -> Feedback:
-        s = self.settings
-        self._last_t = float(sample.timestamp_s)
-        features = frame_features(sample)
-        cues: list[str] = []
-        if features is None or not np.isfinite(features.trunk_deg):
-            if self._last_good_t is not None and self._last_t - self._last_good_t <= s.max_dropout_s:
-                return self._feedback(cues)  # a short dropout: keep the state
-            features = None
-        else:
-            self._seen["person"] += 1
-        supine = features is not None and features.trunk_deg <= s.supine_max_trunk_deg
-        if not supine:
-            if self._open is not None or self._state != "position":
-                cues.append(CUE_POSITION_BAD)
-            self._close_open()
-            self._settle = []
-            self._recent.clear()
-            self._state = "position"
-            self._supine_since = None
-            return self._feedback(cues)
-        if self._supine_since is None:
-            self._supine_since = self._last_t
-        self._seen["supine_s"] = max(self._seen["supine_s"], self._last_t - self._supine_since)
-        self._last_good_t = self._last_t
-        if self._state == "position":
-            cues.append(CUE_POSITION_OK)
-            self._state = "raise"
-        if self._open is None:
-            self._remember(features)
-            self._look_for_start(features)
-        else:
-            cues += self._follow(features)
-        return self._feedback(cues)
+    def _lying(self, features: FrameFeatures) -> list[str]:
+        if self._open is not None:
+            return self._follow(features)
+        self._remember(features)
+        self._look_for_start(features)
+        return []
+
+    def _forget_before(self) -> None:
+        self._settle = []
+        self._recent.clear()
 
     def result(self) -> Test90Result:
         """The result so far; an attempt still open counts if the knee had stopped."""
@@ -379,14 +339,8 @@ class Test90Protocol(AttemptProtocol):
     # --- photo mode ----------------------------------------------------------------------
     def score_photo(self, sample: FrameSample) -> Trial | None:
         """Score one photo taken at the end position: one trial, the same checks (no drift)."""
-        features = frame_features(sample)
-        if features is None:
-            return None
-        self._seen["person"] += 1
-        if features.trunk_deg > self.settings.supine_max_trunk_deg:
-            return None
-        self._seen["supine_s"] = float("inf")  # a photo is a moment: lying in it is enough
-        if features.hip_deg < self.settings.lowered_hip_deg:
+        features = self._photo_features(sample)
+        if features is None or features.hip_deg < self.settings.lowered_hip_deg:
             return None
         self._seen["thigh_at_90"] += 1
         reasons = check_trial([features], [features], float("nan"), self.settings)
@@ -403,11 +357,8 @@ class Test90Protocol(AttemptProtocol):
         seen, s = self._seen, self.settings
         if self._trials:
             return ""
-        if seen["person"] == 0:
-            return "nobody was seen"
-        if seen["supine_s"] < MIN_LYING_S:
-            return (f"nobody lying on their back (trunk never within {s.supine_max_trunk_deg:.0f}° of horizontal "
-                    f"for {MIN_LYING_S:.0f} s)")
+        if self._why_not_lying():
+            return self._why_not_lying()
         if seen["thigh_at_90"] == 0:
             return (f"lying down, but no thigh was raised to {s.hip_target_deg:.0f} ± {s.hip_tolerance_deg:.0f}° "
                     f"with the knee bent")
