@@ -75,3 +75,23 @@ def read_frames(path: Path) -> list[np.ndarray]:
         frames.append(frame)
     capture.release()
     return frames
+
+
+def write_y4m(video: Path, path: Path) -> tuple[int, float]:
+    """Convert a video to an uncompressed YUV4MPEG2 (4:2:0) file, the format Chromium's fake camera
+    plays (``--use-file-for-fake-video-capture``); its frame count and rate."""
+    capture = cv2.VideoCapture(str(video))
+    fps = capture.get(cv2.CAP_PROP_FPS)
+    frames = 0
+    with open(path, "wb") as out:
+        while True:
+            ok, bgr = capture.read()
+            if not ok:
+                break
+            if frames == 0:
+                height, width = bgr.shape[:2]
+                out.write(f"YUV4MPEG2 W{width} H{height} F{round(fps)}:1 Ip A1:1 C420jpeg\n".encode())
+            out.write(b"FRAME\n" + cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV_I420).tobytes())
+            frames += 1
+    capture.release()
+    return frames, fps

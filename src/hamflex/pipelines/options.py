@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 
@@ -30,3 +31,4 @@ class LiveOptions:
     voice: bool = False  # spoken cues (espeak-ng)
     mirror: bool = False  # selfie view
     record: Path | None = None  # save raw video, landmarks and angles here
+    view: Callable[[Any, Any, list[str]], None] | None = None  # (frame, overlay BGR, guidance) each frame: the web app
