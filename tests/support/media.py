@@ -77,21 +77,23 @@ def read_frames(path: Path) -> list[np.ndarray]:
     return frames
 
 
-def write_y4m(video: Path, path: Path) -> tuple[int, float]:
-    """Convert a video to an uncompressed YUV4MPEG2 (4:2:0) file, the format Chromium's fake camera
-    plays (``--use-file-for-fake-video-capture``); its frame count and rate."""
+def read_frames(video: Path, hold_end_s: float = 0.0) -> tuple[list[np.ndarray], float]:
+    """A video's BGR frames and rate, its last frame repeated for ``hold_end_s`` more seconds."""
     capture = cv2.VideoCapture(str(video))
     fps = capture.get(cv2.CAP_PROP_FPS)
-    frames = 0
-    with open(path, "wb") as out:
-        while True:
-            ok, bgr = capture.read()
-            if not ok:
-                break
-            if frames == 0:
-                height, width = bgr.shape[:2]
-                out.write(f"YUV4MPEG2 W{width} H{height} F{round(fps)}:1 Ip A1:1 C420jpeg\n".encode())
-            out.write(b"FRAME\n" + cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV_I420).tobytes())
-            frames += 1
+    frames = []
+    while (read := capture.read())[0]:
+        frames.append(read[1])
     capture.release()
-    return frames, fps
+    return frames + [frames[-1]] * round(hold_end_s * fps), fps
+
+
+def write_y4m(path: Path, frames_bgr: list[np.ndarray], fps: float) -> Path:
+    """Write frames as an uncompressed YUV4MPEG2 (4:2:0) file, the format Chromium's fake camera
+    plays (``--use-file-for-fake-video-capture``)."""
+    height, width = frames_bgr[0].shape[:2]
+    with open(path, "wb") as out:
+        out.write(f"YUV4MPEG2 W{width} H{height} F{round(fps)}:1 Ip A1:1 C420jpeg\n".encode())
+        for bgr in frames_bgr:
+            out.write(b"FRAME\n" + cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV_I420).tobytes())
+    return path

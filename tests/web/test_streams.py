@@ -17,10 +17,12 @@ from hamflex.outputs.names import LIVE_SESSION_JSON, TEST90_JSON, trial_picture
 from hamflex.pipelines.api import run_test90
 from hamflex.web.server import ServerConfig
 from tests.support.browser import chromium, fake_camera_flags
-from tests.support.media import write_y4m
+from tests.support.media import read_frames, write_video, write_y4m
 from tests.support.web_server import running_server
 
 CLIP = "synthetic/flat2d_supine9090.mp4"
+HOLD_END_S = 1.0  # the clip's end position held longer (its last frame repeated), in both runs
+STOP_BEFORE_END_FRAMES = 5  # the fake camera loops the clip: stop a little before its end
 LIVE_TIMEOUT_S = 90
 TOLERANCE_DEG = 2.0
 
@@ -39,12 +41,17 @@ def _go_live(url: str, person_id: int, max_s: float, y4m) -> int:
 
 
 def test_the_browsers_camera_gives_the_offline_trials(tmp_path, shared_dir, model_path, capsys):
-    frames, fps = write_y4m(shared_dir / CLIP, tmp_path / "clip.y4m")
+    """The clip is the shared 90-90 clip with its end position held 1 s longer (its end plateau is
+    only 0.3 s: a live run that misses the last frames, or the fake camera looping back, would cut
+    it short), written losslessly for the offline run and as .y4m for the camera."""
+    clip, fps = read_frames(shared_dir / CLIP, hold_end_s=HOLD_END_S)
+    frames = len(clip)
+    write_video(tmp_path / "clip.avi", clip, fps)
+    write_y4m(tmp_path / "clip.y4m", clip, fps)
     config = ServerConfig(db_path=tmp_path / "h.sqlite3", data_dir=tmp_path / "data")
     with running_server(config) as url:
         person = httpx.post(f"{url}/api/people", json={"name": "Ann"}).json()
-        # the fake camera loops the clip: stop between its last frame and the first one again
-        session_id = _go_live(url, person["id"], (frames - 0.5) / fps, tmp_path / "clip.y4m")
+        session_id = _go_live(url, person["id"], (frames - STOP_BEFORE_END_FRAMES) / fps, tmp_path / "clip.y4m")
         state = httpx.get(f"{url}/api/sessions/{session_id}").json()
         person_page = httpx.get(f"{url}/people/{person['id']}").text
     assert state["status"] == "done", state
@@ -55,7 +62,7 @@ def test_the_browsers_camera_gives_the_offline_trials(tmp_path, shared_dir, mode
     assert live["ended_by"] == "finished" and live["frames_captured"] <= frames
     assert (folder / trial_picture(1)).is_file() and "(live)" in person_page  # saved like an upload
 
-    offline = run_test90(shared_dir / CLIP, tmp_path / "offline").to_dict()
+    offline = run_test90(tmp_path / "clip.avi", tmp_path / "offline").to_dict()
     pairs = list(zip(state["result"]["trials"], offline["trials"]))
     assert len(state["result"]["trials"]) == len(offline["trials"]) >= 1
     with capsys.disabled():
