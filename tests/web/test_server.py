@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 
 import httpx
 import pytest
@@ -41,6 +42,17 @@ def _upload(client, path, person_id, name=None, protocol="test90"):
                            files={"file": (name or path.name, handle, "video/mp4")})
 
 
+def _first_progress(client, session_id, timeout_s=120.0):
+    """The first state of a running analysis that reports frames analysed."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        state = client.get(f"/api/sessions/{session_id}").json()
+        if state["frames_done"] or state["status"] in ("done", "failed"):
+            return state
+        time.sleep(0.05)
+    raise AssertionError(f"session {session_id} reported no progress in {timeout_s} s")
+
+
 def test_people_are_added_listed_and_searched(client):
     ann = _person(client)
     _person(client, "Bob Jones")
@@ -53,10 +65,13 @@ def test_people_are_added_listed_and_searched(client):
 
 
 def test_an_uploaded_recording_gives_the_clis_result_and_can_be_corrected(client, config, shared_dir, model_path,
-                                                                           tmp_path):
+                                                                           tmp_path, monkeypatch):
     person = _person(client)
     answer = _upload(client, shared_dir / CLIP, person["id"])
     assert answer.status_code == 202  # answered at once: the analysis runs in a worker process
+    running = _first_progress(client, answer.json()["id"])
+    assert running["status"] == "running" and 0 < running["frames_done"] < running["frames_total"] == 90
+    assert 0.05 < running["progress"] < 0.95
     expected = run_test90(shared_dir / CLIP, tmp_path / "cli", sex="female").to_dict()  # meanwhile, as the CLI
     state = wait_finished(client, answer.json()["id"])
     assert state["status"] == "done" and state["error"] is None and state["progress"] == 1.0
@@ -84,6 +99,11 @@ def test_an_uploaded_recording_gives_the_clis_result_and_can_be_corrected(client
     assert trial["correction"]["by"] == "hand" and trial["correction"]["original"]["knee_extension_deficit_deg"] == original
     assert corrected["result"]["sides"][trial["side"]]["mean_deficit_deg"] == pytest.approx(0.0, abs=0.1)
     assert "corrected by hand" in client.get(f"/sessions/{state['id']}/report").text
+    pdf = client.get(f"/sessions/{state['id']}/report.pdf")
+    assert pdf.status_code == 200 and pdf.content[:5] == b"%PDF-" and "application/pdf" in pdf.headers["content-type"]
+    monkeypatch.setenv("PATH", str(tmp_path / "no-browser-here"))  # a server without Chromium
+    missing = client.get(f"/sessions/{state['id']}/report.pdf")
+    assert missing.status_code == 503 and "Chromium, which is not installed" in missing.text
 
 
 def test_a_truncated_recording_ends_failed_with_the_clis_one_line_message(config, shared_dir, model_path, tmp_path):

@@ -11,12 +11,13 @@ from typing import Any
 
 @dataclass(frozen=True)
 class RunOptions:
-    """Model and camera for any run (recording, photo or camera); ``progress`` shows a bar."""
+    """Model and camera for any run (recording, photo or camera); ``progress`` shows a bar (or
+    reports frames to a callable)."""
 
     model: str | Path | None = None  # a .task file or lite/full/heavy; None: $HAMFLEX_MODEL, cache, download
     offline: bool = False  # never download a model
     camera_profile: Any = None  # a CameraProfile or the path of one (hamflex calibrate)
-    progress: bool = False
+    progress: Any = False  # True: a bar on stderr; or a callable told (frames done, expected) (outputs.progress)
     verbose: bool = False  # MediaPipe's own log lines
     max_duration_s: float | None = None  # a recording: read only its first seconds
 

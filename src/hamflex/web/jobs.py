@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
@@ -22,7 +23,8 @@ from hamflex.outputs.files import write_json
 from hamflex.outputs.names import PROTOCOL_FILES, WEB_STATUS_JSON, WEB_UPLOAD_STEM
 
 STATUSES = ("queued", "running", "done", "failed")
-RUNNING_PROGRESS = 0.05  # the pipeline reports no fraction across processes: running = started
+RUNNING_PROGRESS = 0.05  # started; then up to 0.95 with the frames analysed, 1 when it ends
+PROGRESS_EVERY_S = 0.5
 SESSIONS_FOLDER = "sessions"
 LIVE_CUT_SHORT = "the server stopped during this live session"
 
@@ -107,33 +109,44 @@ def list_analyses(db_path: Path, person_id: int | None = None, statuses: tuple[s
     return [Analysis(*row) for row in rows]
 
 
-def _write_status(data_dir: Path, analysis: Analysis) -> None:
-    write_json(data_dir / analysis.folder / WEB_STATUS_JSON,
-               {key: getattr(analysis, key) for key in ("id", "status", "progress", "error")})
+def _write_status(data_dir: Path, analysis: Analysis, frames: tuple[int, int | None] | None = None) -> None:
+    state = {key: getattr(analysis, key) for key in ("id", "status", "progress", "error")}
+    if frames is not None:
+        state["frames_done"], state["frames_total"] = frames
+    write_json(data_dir / analysis.folder / WEB_STATUS_JSON, state)
+
+
+def frames_done(data_dir: Path, analysis: Analysis) -> tuple[int | None, int | None]:
+    """(frames analysed, frames expected) of a running upload's analysis, Nones when not known."""
+    path = data_dir / analysis.folder / WEB_STATUS_JSON
+    state = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    return state.get("frames_done"), state.get("frames_total")
 
 
 def set_status(db_path: Path, data_dir: Path, analysis_id: int, status: str, progress: float,
-               error: str | None = None, session_id: int | None = None) -> Analysis:
-    """Record a new state in the database and in the session folder's ``status.json``."""
+               error: str | None = None, session_id: int | None = None,
+               frames: tuple[int, int | None] | None = None) -> Analysis:
+    """Record a new state in the database and in the session folder's ``status.json`` (with the
+    frames analysed so far, while running)."""
     with open_history(db_path) as connection, transaction(connection):
         connection.execute("UPDATE analyses SET status = ?, progress = ?, error = ?,"
                            " session_id = COALESCE(?, session_id) WHERE id = ?",
                            (status, progress, error, session_id, analysis_id))
     analysis = get_analysis(db_path, analysis_id)
-    _write_status(data_dir, analysis)
+    _write_status(data_dir, analysis, frames)
     return analysis
 
 
-def _run_test90(analysis: Analysis, sex: str | None, source: Any, folder: Path, live: Any) -> Any:
+def _run_test90(analysis: Analysis, sex: str | None, source: Any, folder: Path, live: Any, options: Any) -> Any:
     from hamflex.pipelines.api import run_test90
 
-    return run_test90(source, folder, sex=sex, live=live)
+    return run_test90(source, folder, sex=sex, live=live, options=options)
 
 
-def _run_hold(analysis: Analysis, sex: str | None, source: Any, folder: Path, live: Any) -> Any:
+def _run_hold(analysis: Analysis, sex: str | None, source: Any, folder: Path, live: Any, options: Any) -> Any:
     from hamflex.pipelines.api import run_hold
 
-    return run_hold(analysis.stretch or "", source, folder, live=live)
+    return run_hold(analysis.stretch or "", source, folder, live=live, options=options)
 
 
 @dataclass(frozen=True)
@@ -142,7 +155,7 @@ class ProtocolChoice:
     exactly as the CLI runs it, on an upload or a live source)."""
 
     title: str
-    run: Callable[[Analysis, "str | None", Any, Path, Any], Any]
+    run: Callable[[Analysis, "str | None", Any, Path, Any, Any], Any]  # (analysis, sex, source, folder, live, options)
     needs_stretch: bool = False
 
 
@@ -151,6 +164,29 @@ PROTOCOLS: dict[str, ProtocolChoice] = {
     "hold": ProtocolChoice("Stretch hold", _run_hold, needs_stretch=True),
 }
 """Every test the web app offers, in page order: adding one (e.g. the straight leg raise) is one line."""
+
+
+class _FramesDone:
+    """An upload's analysis progress (frames done of total) into its state, every PROGRESS_EVERY_S."""
+
+    def __init__(self, db_path: Path, data_dir: Path, analysis_id: int) -> None:
+        self.db_path, self.data_dir, self.analysis_id = db_path, data_dir, analysis_id
+        self._last_s = time.monotonic()
+
+    def __call__(self, done: int, total: int | None) -> None:
+        if time.monotonic() - self._last_s < PROGRESS_EVERY_S:
+            return
+        self._last_s = time.monotonic()
+        fraction = RUNNING_PROGRESS + (1 - 2 * RUNNING_PROGRESS) * min(done / total, 1.0) if total else RUNNING_PROGRESS
+        set_status(self.db_path, self.data_dir, self.analysis_id, "running", round(fraction, 3), frames=(done, total))
+
+
+def _run_options(db_path: Path, data_dir: Path, analysis_id: int) -> Any:
+    """The model resolved once (so no download gets the callback) and the progress reporter."""
+    from hamflex.media.models import resolve_model
+    from hamflex.pipelines.options import RunOptions
+
+    return RunOptions(model=resolve_model(None, progress=False), progress=_FramesDone(db_path, data_dir, analysis_id))
 
 
 def run_analysis(db_path: Path, data_dir: Path, analysis_id: int, source: Any = None, live: Any = None) -> None:
@@ -166,7 +202,8 @@ def run_analysis(db_path: Path, data_dir: Path, analysis_id: int, source: Any = 
     folder = data_dir / analysis.folder
     source = folder / analysis.upload if source is None else source
     try:
-        result = PROTOCOLS[analysis.protocol].run(analysis, person.sex, source, folder, live)
+        options = _run_options(db_path, data_dir, analysis_id)
+        result = PROTOCOLS[analysis.protocol].run(analysis, person.sex, source, folder, live, options)
     except HamflexError as error:
         set_status(db_path, data_dir, analysis_id, "failed", 1.0, str(error))
         return

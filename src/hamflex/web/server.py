@@ -22,7 +22,7 @@ from fastapi.staticfiles import StaticFiles
 from hamflex.errors import HamflexError
 from hamflex.history.store import replace_session_result
 from hamflex.protocols.catalog import load_catalog, lookup_stretch
-from hamflex.web.jobs import PROTOCOLS, AnalysisPool, create_analysis, get_analysis
+from hamflex.web.jobs import PROTOCOLS, AnalysisPool, create_analysis, frames_done, get_analysis
 from hamflex.web.people import PersonError, add_person, get_person, list_people
 from hamflex.web.uploads import DEFAULT_MAX_UPLOAD_BYTES, UploadRefused, receive_upload
 
@@ -89,13 +89,15 @@ def _person_json(request: Request, body: dict[str, Any]) -> JSONResponse:
 
 
 def session_json(config: ServerConfig, analysis_id: int) -> dict[str, Any] | None:
-    """``{id, status, progress, error, result}`` (+ person and protocol), None if unknown."""
+    """``{id, status, progress, error, result}`` (+ person, protocol, live, frames analysed), None if unknown."""
     analysis = get_analysis(config.db_path, analysis_id)
     if analysis is None:
         return None
+    done, total = frames_done(config.data_dir, analysis)
     return {"id": analysis.id, "status": analysis.status, "progress": analysis.progress, "error": analysis.error,
             "result": analysis.result(config.data_dir), "person_id": analysis.person_id,
-            "protocol": analysis.protocol, "stretch": analysis.stretch, "created_at": analysis.created_at}
+            "protocol": analysis.protocol, "stretch": analysis.stretch, "created_at": analysis.created_at,
+            "live": analysis.live, "frames_done": done, "frames_total": total}
 
 
 def _checked_fields(config: ServerConfig, fields: dict[str, str]) -> str | None:

@@ -154,6 +154,7 @@ const session = document.getElementById("session");
 if (session && (session.dataset.status === "queued" || session.dataset.status === "running")) {
   pollSession(session.dataset.id, s => {
     if (s.status === "done" || s.status === "failed") window.location.reload();
+    else if (!s.live) showProgress(s.progress, s.status === "running" ? analysingText(s) : s.status);
   });
 }
 
