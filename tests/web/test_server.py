@@ -222,3 +222,38 @@ def test_with_a_token_every_request_needs_it(tmp_path):
             assert browser.get("/api/people").status_code == 200  # the cookie set from ?token=
         with httpx.Client(base_url=url, headers={"X-Hamflex-Token": "s3cret"}) as script:
             assert script.post("/api/people", json={"name": "Ann"}).status_code == 201
+
+
+def test_live_sessions_refuse_files_missing_cameras_and_bad_fields(client):
+    person = _person(client)
+    for camera, message in (("/etc/passwd", "give a device index"), ("../x.mp4", "give a device index"),
+                            ("97", "camera 97 could not be opened")):
+        answer = client.post("/api/sessions/live", json={"person_id": person["id"], "protocol": "test90", "camera": camera})
+        assert answer.status_code == 422 and message in answer.json()["error"], answer.text
+    answer = client.post("/api/sessions/live", json={"person_id": person["id"], "protocol": "test90",
+                                                     "camera": "browser", "max_s": -1})
+    assert answer.status_code == 422 and "max_s" in answer.json()["error"]
+    assert client.post("/api/sessions/live", json={"person_id": 999, "protocol": "test90"}).status_code == 422
+    assert client.post("/api/sessions/3/stop").status_code == 409
+    assert client.get(f"/people/{person['id']}").text.count("/sessions/") == 0  # no session was made
+
+
+def test_a_live_socket_needs_the_token_and_the_same_origin(tmp_path, model_path):
+    from websockets.exceptions import InvalidStatus, WebSocketException
+    from websockets.sync.client import connect
+
+    config = ServerConfig(db_path=tmp_path / "h.sqlite3", data_dir=tmp_path / "data", token="s3cret")
+    headers = {"X-Hamflex-Token": "s3cret"}
+    with running_server(config) as url, httpx.Client(base_url=url, headers=headers) as client:
+        person = _person(client)
+        started = client.post("/api/sessions/live", json={"person_id": person["id"], "protocol": "test90",
+                                                          "camera": "browser"}).json()
+        socket_url = url.replace("http://", "ws://") + started["socket"]
+        for extra in ({}, {"Origin": "http://evil.example", **headers}):
+            with pytest.raises((InvalidStatus, WebSocketException)), connect(socket_url, additional_headers=extra) as ws:
+                ws.recv(timeout=10)
+        with connect(socket_url, additional_headers=headers) as ws:
+            ws.send('{"type": "stop"}')  # stopped before any picture: the session fails, saying why
+            messages = [json.loads(ws.recv(timeout=60)) for _ in range(2)]
+        assert [m["type"] for m in messages] == ["ready", "ended"] and messages[1]["status"] == "failed"
+        assert "sent no picture" in client.get(f"/api/sessions/{started['id']}").json()["error"]
