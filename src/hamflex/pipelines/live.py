@@ -341,7 +341,7 @@ def _loop(session: _Session, estimator: PoseEstimator, camera_profile) -> str:
             _feed(session, state, sample, frame)
         now_s = time.monotonic()
         hud = Hud(rate.tick(now_s), (now_s - frame.captured_s) * 1000.0, state.paused,
-                  state.cue_text if now_s < state.cue_text_until_s else "", KEYS_HELP)
+                  state.cue_text if now_s < state.cue_text_until_s else "", KEYS_HELP if session.window is not None else "")
         guidance = [state.feedback.state.replace("_", " ").upper(), *state.feedback.guidance] if state.feedback else []
         if now_s < state.setup_lines_until_s:
             guidance += state.setup_lines
