@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
 import time
 
 import httpx
@@ -14,6 +15,7 @@ from hamflex.pipelines.api import run_test90
 from hamflex.web.jobs import create_analysis
 from hamflex.web.people import add_person
 from hamflex.web.server import ServerConfig
+from tests.support.media import gradient_frames, write_video
 from tests.support.web_server import running_server, wait_finished
 
 CLIP = "synthetic/flat2d_supine9090.mp4"
@@ -257,3 +259,34 @@ def test_a_live_socket_needs_the_token_and_the_same_origin(tmp_path, model_path)
             messages = [json.loads(ws.recv(timeout=60)) for _ in range(2)]
         assert [m["type"] for m in messages] == ["ready", "ended"] and messages[1]["status"] == "failed"
         assert "sent no picture" in client.get(f"/api/sessions/{started['id']}").json()["error"]
+
+
+def test_the_servers_camera_sends_its_overlays_and_ends_like_the_cli(config, tmp_path, model_path):
+    """A stream URL as the server's camera (a plain HTTP server playing a made clip with nobody in
+    it): overlays come over the socket, and the session ends as ``--camera URL`` would."""
+    import functools
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    from websockets.sync.client import connect
+
+    (tmp_path / "stream").mkdir()
+    write_video(tmp_path / "stream" / "clip.avi", gradient_frames(30, 320, 180))
+    files = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(SimpleHTTPRequestHandler, directory=tmp_path / "stream"))
+    threading.Thread(target=files.serve_forever, daemon=True).start()
+    camera = f"http://127.0.0.1:{files.server_address[1]}/clip.avi"
+    try:
+        with running_server(config) as url, httpx.Client(base_url=url, timeout=30) as client:
+            person = _person(client)
+            started = client.post("/api/sessions/live", json={"person_id": person["id"], "protocol": "test90",
+                                                              "camera": camera}).json()
+            with connect(url.replace("http://", "ws://") + started["socket"]) as ws:
+                received = [ws.recv(timeout=60) for _ in range(3)]  # ready, then a frame and its overlay
+                while not (isinstance(message := ws.recv(timeout=60), str) and json.loads(message)["type"] == "ended"):
+                    pass
+            state = client.get(f"/api/sessions/{started['id']}").json()
+    finally:
+        files.shutdown()
+    assert json.loads(received[1])["type"] == "frame" and received[2][:2] == b"\xff\xd8"  # a JPEG overlay
+    assert state["status"] == "failed" and state["live"] and "nobody" in state["error"] and camera in state["error"]
+    live = json.loads((config.data_dir / "sessions" / str(started["id"]) / "live_session.json").read_text())
+    assert live["frames_processed"] >= 1 and json.loads(message)["frames_analysed"] == live["frames_processed"]
