@@ -20,7 +20,7 @@ sys.path.insert(0, str(IMG.parents[1]))  # the repository root: the tests' serve
 
 from hamflex.web.server import ServerConfig  # noqa: E402
 from tests.support.browser import chromium, fake_camera_flags  # noqa: E402
-from tests.support.media import read_frames, write_y4m  # noqa: E402
+from tests.support.media import read_frames, video_fps, with_end_held, write_y4m  # noqa: E402
 from tests.support.web_server import running_server, wait_finished  # noqa: E402
 
 SHARED = IMG.parents[2] / "shared"
@@ -51,7 +51,8 @@ def live_shot(browser, url: str, person_id: int) -> None:
 def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         scratch = Path(scratch)
-        frames, fps = read_frames(CLIP, hold_end_s=2.0)
+        fps = video_fps(CLIP)
+        frames = with_end_held(read_frames(CLIP), 2.0, fps)
         write_y4m(scratch / "clip.y4m", frames, fps)
         config = ServerConfig(db_path=scratch / "h.sqlite3", data_dir=scratch / "data")
         with running_server(config) as url, httpx.Client(base_url=url, timeout=60) as client:

@@ -77,15 +77,17 @@ def read_frames(path: Path) -> list[np.ndarray]:
     return frames
 
 
-def read_frames(video: Path, hold_end_s: float = 0.0) -> tuple[list[np.ndarray], float]:
-    """A video's BGR frames and rate, its last frame repeated for ``hold_end_s`` more seconds."""
-    capture = cv2.VideoCapture(str(video))
+def video_fps(path: Path) -> float:
+    """The frame rate a video's container states."""
+    capture = cv2.VideoCapture(str(path))
     fps = capture.get(cv2.CAP_PROP_FPS)
-    frames = []
-    while (read := capture.read())[0]:
-        frames.append(read[1])
     capture.release()
-    return frames + [frames[-1]] * round(hold_end_s * fps), fps
+    return fps
+
+
+def with_end_held(frames_bgr: list[np.ndarray], seconds: float, fps: float) -> list[np.ndarray]:
+    """The frames with the last one repeated for ``seconds`` more: the end position held longer."""
+    return frames_bgr + [frames_bgr[-1]] * round(seconds * fps)
 
 
 def write_y4m(path: Path, frames_bgr: list[np.ndarray], fps: float) -> Path:

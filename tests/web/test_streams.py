@@ -17,7 +17,7 @@ from hamflex.outputs.names import LIVE_SESSION_JSON, TEST90_JSON, trial_picture
 from hamflex.pipelines.api import run_test90
 from hamflex.web.server import ServerConfig
 from tests.support.browser import chromium, fake_camera_flags
-from tests.support.media import read_frames, write_video, write_y4m
+from tests.support.media import read_frames, video_fps, with_end_held, write_video, write_y4m
 from tests.support.web_server import running_server
 
 CLIP = "synthetic/flat2d_supine9090.mp4"
@@ -44,7 +44,8 @@ def test_the_browsers_camera_gives_the_offline_trials(tmp_path, shared_dir, mode
     """The clip is the shared 90-90 clip with its end position held 1 s longer (its end plateau is
     only 0.3 s: a live run that misses the last frames, or the fake camera looping back, would cut
     it short), written losslessly for the offline run and as .y4m for the camera."""
-    clip, fps = read_frames(shared_dir / CLIP, hold_end_s=HOLD_END_S)
+    fps = video_fps(shared_dir / CLIP)
+    clip = with_end_held(read_frames(shared_dir / CLIP), HOLD_END_S, fps)
     frames = len(clip)
     write_video(tmp_path / "clip.avi", clip, fps)
     write_y4m(tmp_path / "clip.y4m", clip, fps)
