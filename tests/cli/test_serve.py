@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -48,3 +49,25 @@ def test_serving_beyond_localhost_prints_a_token_that_every_request_needs(tmp_pa
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+def test_ctrl_c_stops_the_server_with_exit_0_and_one_line(tmp_path):
+    port = free_port()
+    command = [sys.executable, "-m", "hamflex", "serve", "--port", str(port),
+               "--db", str(tmp_path / "h.sqlite3"), "--data", str(tmp_path / "data")]
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                assert httpx.get(f"http://127.0.0.1:{port}/api/people").json() == []
+                break
+            except httpx.ConnectError:
+                assert time.monotonic() < deadline, "the server did not start"
+                time.sleep(0.1)
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 0
+    assert stderr.splitlines() == [f"hamflex: serving on http://127.0.0.1:{port}/", "hamflex: stopped"], stderr

@@ -8,7 +8,8 @@ import pytest
 
 from hamflex.core.landmarks import side_index
 from hamflex.outputs.overlay import LEFT_BGR, RIGHT_BGR
-from hamflex.pipelines.evidence import end_position_row, with_recording_pictures
+from hamflex.outputs.names import trial_frame
+from hamflex.pipelines.evidence import end_position_row, trial_evidence, with_recording_pictures
 from hamflex.pipelines.run import score_analysis
 from hamflex.protocols.test90 import Test90Protocol, Trial
 
@@ -37,6 +38,11 @@ def test_each_trial_gets_its_end_position_picture_with_both_legs(clip, tested, a
     other = "left" if tested == "right" else "right"
     assert _thigh_colour_fraction(image, points, tested, colours[tested]) > 0.8  # the tested leg
     assert _thigh_colour_fraction(image, points, other, colours[other]) > 0.5  # and the resting one
+    kept = trial_evidence(tmp_path)["1"]  # what a correction by hand starts from, without the model
+    row = end_position_row(trial, analysis.poses)
+    assert np.allclose(kept["landmarks_px"], points) and kept["frame_index"] == int(analysis.poses.frame_index[row])
+    undrawn = cv2.imread(str(tmp_path / trial_frame(1)))
+    assert undrawn.shape == image.shape and np.abs(undrawn.astype(int) - image).mean() > 1  # the frame before drawing
 
 
 def test_a_trial_without_an_end_position_gets_no_picture(analyzed_clip):

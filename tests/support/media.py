@@ -75,3 +75,27 @@ def read_frames(path: Path) -> list[np.ndarray]:
         frames.append(frame)
     capture.release()
     return frames
+
+
+def video_fps(path: Path) -> float:
+    """The frame rate a video's container states."""
+    capture = cv2.VideoCapture(str(path))
+    fps = capture.get(cv2.CAP_PROP_FPS)
+    capture.release()
+    return fps
+
+
+def with_end_held(frames_bgr: list[np.ndarray], seconds: float, fps: float) -> list[np.ndarray]:
+    """The frames with the last one repeated for ``seconds`` more: the end position held longer."""
+    return frames_bgr + [frames_bgr[-1]] * round(seconds * fps)
+
+
+def write_y4m(path: Path, frames_bgr: list[np.ndarray], fps: float) -> Path:
+    """Write frames as an uncompressed YUV4MPEG2 (4:2:0) file, the format Chromium's fake camera
+    plays (``--use-file-for-fake-video-capture``)."""
+    height, width = frames_bgr[0].shape[:2]
+    with open(path, "wb") as out:
+        out.write(f"YUV4MPEG2 W{width} H{height} F{round(fps)}:1 Ip A1:1 C420jpeg\n".encode())
+        for bgr in frames_bgr:
+            out.write(b"FRAME\n" + cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV_I420).tobytes())
+    return path

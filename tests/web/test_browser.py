@@ -4,17 +4,15 @@ and see the new score."""
 
 from __future__ import annotations
 
-import shutil
-
 import httpx
 import pytest
-from selenium import webdriver
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
 from hamflex.web.server import ServerConfig
+from tests.support.browser import chromium
 from tests.support.web_server import running_server
 
 ANALYSIS_TIMEOUT_S = 150
@@ -23,16 +21,8 @@ CLIP = "synthetic/flat2d_supine9090.mp4"
 
 @pytest.fixture
 def browser():
-    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
-    if not (chromium and driver):
-        pytest.fail("headless Chromium tests need the Debian packages chromium and chromium-driver")
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1100,1400"):
-        options.add_argument(flag)
-    session = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=driver))
-    yield session
-    session.quit()
+    with chromium() as session:
+        yield session
 
 
 def _straight_ankle_offset(browser, svg) -> tuple[int, int]:

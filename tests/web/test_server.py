@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
+import time
 
 import httpx
 import pytest
@@ -13,6 +15,7 @@ from hamflex.pipelines.api import run_test90
 from hamflex.web.jobs import create_analysis
 from hamflex.web.people import add_person
 from hamflex.web.server import ServerConfig
+from tests.support.media import gradient_frames, write_video
 from tests.support.web_server import running_server, wait_finished
 
 CLIP = "synthetic/flat2d_supine9090.mp4"
@@ -41,6 +44,17 @@ def _upload(client, path, person_id, name=None, protocol="test90"):
                            files={"file": (name or path.name, handle, "video/mp4")})
 
 
+def _first_progress(client, session_id, timeout_s=120.0):
+    """The first state of a running analysis that reports frames analysed."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        state = client.get(f"/api/sessions/{session_id}").json()
+        if state["frames_done"] or state["status"] in ("done", "failed"):
+            return state
+        time.sleep(0.05)
+    raise AssertionError(f"session {session_id} reported no progress in {timeout_s} s")
+
+
 def test_people_are_added_listed_and_searched(client):
     ann = _person(client)
     _person(client, "Bob Jones")
@@ -53,10 +67,13 @@ def test_people_are_added_listed_and_searched(client):
 
 
 def test_an_uploaded_recording_gives_the_clis_result_and_can_be_corrected(client, config, shared_dir, model_path,
-                                                                           tmp_path):
+                                                                           tmp_path, monkeypatch):
     person = _person(client)
     answer = _upload(client, shared_dir / CLIP, person["id"])
     assert answer.status_code == 202  # answered at once: the analysis runs in a worker process
+    running = _first_progress(client, answer.json()["id"])
+    assert running["status"] == "running" and 0 < running["frames_done"] < running["frames_total"] == 90
+    assert 0.05 < running["progress"] < 0.95
     expected = run_test90(shared_dir / CLIP, tmp_path / "cli", sex="female").to_dict()  # meanwhile, as the CLI
     state = wait_finished(client, answer.json()["id"])
     assert state["status"] == "done" and state["error"] is None and state["progress"] == 1.0
@@ -84,6 +101,11 @@ def test_an_uploaded_recording_gives_the_clis_result_and_can_be_corrected(client
     assert trial["correction"]["by"] == "hand" and trial["correction"]["original"]["knee_extension_deficit_deg"] == original
     assert corrected["result"]["sides"][trial["side"]]["mean_deficit_deg"] == pytest.approx(0.0, abs=0.1)
     assert "corrected by hand" in client.get(f"/sessions/{state['id']}/report").text
+    pdf = client.get(f"/sessions/{state['id']}/report.pdf")
+    assert pdf.status_code == 200 and pdf.content[:5] == b"%PDF-" and "application/pdf" in pdf.headers["content-type"]
+    monkeypatch.setenv("PATH", str(tmp_path / "no-browser-here"))  # a server without Chromium
+    missing = client.get(f"/sessions/{state['id']}/report.pdf")
+    assert missing.status_code == 503 and "Chromium, which is not installed" in missing.text
 
 
 def test_a_truncated_recording_ends_failed_with_the_clis_one_line_message(config, shared_dir, model_path, tmp_path):
@@ -202,3 +224,69 @@ def test_with_a_token_every_request_needs_it(tmp_path):
             assert browser.get("/api/people").status_code == 200  # the cookie set from ?token=
         with httpx.Client(base_url=url, headers={"X-Hamflex-Token": "s3cret"}) as script:
             assert script.post("/api/people", json={"name": "Ann"}).status_code == 201
+
+
+def test_live_sessions_refuse_files_missing_cameras_and_bad_fields(client):
+    person = _person(client)
+    for camera, message in (("/etc/passwd", "give a device index"), ("../x.mp4", "give a device index"),
+                            ("97", "camera 97 could not be opened")):
+        answer = client.post("/api/sessions/live", json={"person_id": person["id"], "protocol": "test90", "camera": camera})
+        assert answer.status_code == 422 and message in answer.json()["error"], answer.text
+    answer = client.post("/api/sessions/live", json={"person_id": person["id"], "protocol": "test90",
+                                                     "camera": "browser", "max_s": -1})
+    assert answer.status_code == 422 and "max_s" in answer.json()["error"]
+    assert client.post("/api/sessions/live", json={"person_id": 999, "protocol": "test90"}).status_code == 422
+    assert client.post("/api/sessions/3/stop").status_code == 409
+    assert client.get(f"/people/{person['id']}").text.count("/sessions/") == 0  # no session was made
+
+
+def test_a_live_socket_needs_the_token_and_the_same_origin(tmp_path, model_path):
+    from websockets.exceptions import InvalidStatus, WebSocketException
+    from websockets.sync.client import connect
+
+    config = ServerConfig(db_path=tmp_path / "h.sqlite3", data_dir=tmp_path / "data", token="s3cret")
+    headers = {"X-Hamflex-Token": "s3cret"}
+    with running_server(config) as url, httpx.Client(base_url=url, headers=headers) as client:
+        person = _person(client)
+        started = client.post("/api/sessions/live", json={"person_id": person["id"], "protocol": "test90",
+                                                          "camera": "browser"}).json()
+        socket_url = url.replace("http://", "ws://") + started["socket"]
+        for extra in ({}, {"Origin": "http://evil.example", **headers}):
+            with pytest.raises((InvalidStatus, WebSocketException)), connect(socket_url, additional_headers=extra) as ws:
+                ws.recv(timeout=10)
+        with connect(socket_url, additional_headers=headers) as ws:
+            ws.send('{"type": "stop"}')  # stopped before any picture: the session fails, saying why
+            messages = [json.loads(ws.recv(timeout=60)) for _ in range(2)]
+        assert [m["type"] for m in messages] == ["ready", "ended"] and messages[1]["status"] == "failed"
+        assert "sent no picture" in client.get(f"/api/sessions/{started['id']}").json()["error"]
+
+
+def test_the_servers_camera_sends_its_overlays_and_ends_like_the_cli(config, tmp_path, model_path):
+    """A stream URL as the server's camera (a plain HTTP server playing a made clip with nobody in
+    it): overlays come over the socket, and the session ends as ``--camera URL`` would."""
+    import functools
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    from websockets.sync.client import connect
+
+    (tmp_path / "stream").mkdir()
+    write_video(tmp_path / "stream" / "clip.avi", gradient_frames(30, 320, 180))
+    files = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(SimpleHTTPRequestHandler, directory=tmp_path / "stream"))
+    threading.Thread(target=files.serve_forever, daemon=True).start()
+    camera = f"http://127.0.0.1:{files.server_address[1]}/clip.avi"
+    try:
+        with running_server(config) as url, httpx.Client(base_url=url, timeout=30) as client:
+            person = _person(client)
+            started = client.post("/api/sessions/live", json={"person_id": person["id"], "protocol": "test90",
+                                                              "camera": camera}).json()
+            with connect(url.replace("http://", "ws://") + started["socket"]) as ws:
+                received = [ws.recv(timeout=60) for _ in range(3)]  # ready, then a frame and its overlay
+                while not (isinstance(message := ws.recv(timeout=60), str) and json.loads(message)["type"] == "ended"):
+                    pass
+            state = client.get(f"/api/sessions/{started['id']}").json()
+    finally:
+        files.shutdown()
+    assert json.loads(received[1])["type"] == "frame" and received[2][:2] == b"\xff\xd8"  # a JPEG overlay
+    assert state["status"] == "failed" and state["live"] and "nobody" in state["error"] and camera in state["error"]
+    live = json.loads((config.data_dir / "sessions" / str(started["id"]) / "live_session.json").read_text())
+    assert live["frames_processed"] >= 1 and json.loads(message)["frames_analysed"] == live["frames_processed"]

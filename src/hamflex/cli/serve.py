@@ -77,4 +77,5 @@ def serve(
                           max_upload_bytes=max_upload_mb * 1024 * 1024, workers=workers)
     shown = f"[{host}]" if ":" in host else host
     typer.echo(f"hamflex: serving on http://{shown}:{port}/" + (f"?token={token}" if token else ""), err=True)
-    uvicorn.run(create_app(config), host=host, port=port, log_level="warning")
+    uvicorn.run(create_app(config), host=host, port=port, log_level="warning")  # returns on Ctrl-C
+    typer.echo("hamflex: stopped", err=True)

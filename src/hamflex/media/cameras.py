@@ -241,6 +241,11 @@ class LiveSource:
     def lost(self) -> bool:
         return self.end_reason == "lost"
 
+    def stop(self) -> None:
+        """End the stream as a file ends (not lost), e.g. a stop button: the loop finishes normally."""
+        self._finish("ended")
+        self._stopped.set()
+
     def close(self) -> None:
         self._stopped.set()
         with self._condition:

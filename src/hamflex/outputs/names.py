@@ -17,6 +17,7 @@ HOLD_JSON = "hold.json"
 SETUP_JSON = "setup_check.json"
 ROUTINE_JSON = "routine.json"
 SLR_JSON = "slr.json"
+TRIAL_LANDMARKS_JSON = "trial_landmarks.json"  # each trial picture's landmarks (90-90 and leg raise), for corrections by hand
 PROTOCOL_FILES = {"test90": TEST90_JSON, "hold": HOLD_JSON, "setup": SETUP_JSON, "routine": ROUTINE_JSON, "slr": SLR_JSON}
 """The result file of each protocol kind."""
 
@@ -34,8 +35,6 @@ RECORD_SESSION_JSON = "session.json"
 # The web app (``hamflex serve``), in DATA/sessions/<id>/.
 WEB_STATUS_JSON = "status.json"  # queued/running/done/failed, progress and error
 WEB_UPLOAD_STEM = "upload"  # the uploaded file, named by the server: upload.<allowed suffix>
-WEB_CORRECTIONS_JSON = "corrections.json"  # landmark points corrected by hand, per trial
-WEB_LANDMARKS_JSON = "trial_landmarks.json"  # the pixel landmarks of each trial's end-position frame
 
 # Reports.
 REPORT_HTML = "report.html"
@@ -45,3 +44,8 @@ REPORT_PDF = "report.pdf"
 def trial_picture(number: int) -> str:
     """The end-position picture of trial ``number`` (1-based), beside the protocol's JSON."""
     return f"trial_{number}_end.jpg"
+
+
+def trial_frame(number: int) -> str:
+    """The same end-position frame undrawn, redrawn from when a landmark is corrected by hand."""
+    return f"trial_{number}_frame.jpg"

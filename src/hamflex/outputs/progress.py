@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from rich.console import Console
 from rich.progress import (
@@ -38,9 +38,30 @@ class FrameProgress:
             self._progress.advance(self._task_id, frames)
 
 
+ProgressCallback = Callable[[int, "int | None"], None]
+"""Told (frames done, frames expected or None) after every frame: progress shown elsewhere (the web app)."""
+
+
+class CallbackProgress(FrameProgress):
+    """Frames done handed to a :data:`ProgressCallback` instead of a bar."""
+
+    def __init__(self, callback: ProgressCallback, total_frames: int | None) -> None:
+        super().__init__()
+        self._callback, self._total, self._done = callback, total_frames, 0
+
+    def advance(self, frames: int = 1) -> None:
+        self._done += frames
+        self._callback(self._done, self._total)
+
+
 @contextlib.contextmanager
-def frame_progress(description: str, total_frames: int | None, enabled: bool = True) -> Iterator[FrameProgress]:
-    """A progress bar for one video (``total_frames`` None for an unknown length)."""
+def frame_progress(description: str, total_frames: int | None,
+                   enabled: bool | ProgressCallback = True) -> Iterator[FrameProgress]:
+    """A progress bar for one video (``total_frames`` None for an unknown length); ``enabled`` a
+    callable (``RunOptions.progress``) gets the frames done instead."""
+    if callable(enabled):
+        yield CallbackProgress(enabled, total_frames)
+        return
     if not enabled:
         yield FrameProgress()
         return

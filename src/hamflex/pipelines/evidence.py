@@ -1,10 +1,13 @@
 """Evidence per trial: the end-position frame of every trial with both legs' skeleton and the
 measured angles drawn on it, saved as ``trial_<n>_end.jpg`` beside the protocol's JSON and
-listed in it (``trials[].picture``), so a clinician sees what the number was measured on.
+listed in it (``trials[].picture``), so a clinician sees what the number was measured on; the
+same frame undrawn (``trial_<n>_frame.jpg``) and its landmarks (``trial_landmarks.json``) are kept
+beside it, so a point moved by hand (the web app) is re-scored and redrawn without the model.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -14,7 +17,8 @@ import numpy as np
 
 from hamflex.core.series import AngleSeries, PoseSequence
 from hamflex.media.sources import open_source
-from hamflex.outputs.names import trial_picture
+from hamflex.outputs.files import write_json
+from hamflex.outputs.names import TRIAL_LANDMARKS_JSON, trial_frame, trial_picture
 from hamflex.outputs.overlay import draw_trial_evidence, write_trial_picture
 from hamflex.protocols.slr import SlrResult, SlrTrial
 from hamflex.protocols.test90 import Test90Result, Trial
@@ -51,8 +55,10 @@ def _tested_label(angles: AngleSeries, row: int) -> str | None:
 
 def save_trial_pictures(result: Test90Result | SlrResult, poses: PoseSequence, angles: AngleSeries,
                         frame_at: FrameAt, out_dir: Path) -> Test90Result | SlrResult:
-    """Draw and write each trial's end-position picture; the result with ``picture`` filled in."""
-    trials = []
+    """Draw and write each trial's end-position picture, keep the frame undrawn
+    (``trial_<n>_frame.jpg``) and its landmarks (``trial_landmarks.json``, for a correction by
+    hand without running the model again); the result with ``picture`` filled in."""
+    trials, saved = [], {}
     for number, trial in enumerate(result.trials, start=1):
         row = end_position_row(trial, poses)
         image = frame_at(int(poses.frame_index[row])) if row is not None else None
@@ -60,13 +66,35 @@ def save_trial_pictures(result: Test90Result | SlrResult, poses: PoseSequence, a
             trials.append(trial)
             continue
         label = _tested_label(angles, row)
-        knee_deg, hip_deg = trial.evidence_angles_deg()
-        drawn = draw_trial_evidence(image, poses.landmarks_px[row], poses.visibility[row], trial.side,
-                                    knee_deg, hip_deg, _caption(number, trial),
-                                    tested_leg_label=label if label != trial.side else None)
-        write_trial_picture(Path(out_dir) / trial_picture(number), drawn)
+        saved[str(number)] = {
+            "landmarks_px": poses.landmarks_px[row].tolist(), "visibility": poses.visibility[row].tolist(),
+            "frame_index": int(poses.frame_index[row]), "timestamp_ms": int(poses.timestamp_ms[row]),
+            "size_px": [int(image.shape[1]), int(image.shape[0])],
+            "tested_leg_label": label if label != trial.side else None}
+        write_trial_picture(Path(out_dir) / trial_frame(number), image)
+        draw_trial_picture(Path(out_dir), number, image, saved[str(number)], trial)
         trials.append(replace(trial, picture=trial_picture(number)))
+    if saved:
+        write_json(Path(out_dir) / TRIAL_LANDMARKS_JSON, saved)
     return replace(result, trials=trials)
+
+
+def draw_trial_picture(out_dir: Path, number: int, image_bgr: np.ndarray, saved: dict,
+                       trial: Trial | SlrTrial) -> Path:
+    """Write ``trial_<n>_end.jpg``: the frame with the landmarks of ``saved`` (an entry of
+    ``trial_landmarks.json``, its points possibly moved by hand) and the trial's values drawn."""
+    drawn = draw_trial_evidence(image_bgr, np.asarray(saved["landmarks_px"], np.float32),
+                                np.asarray(saved["visibility"], np.float32), trial.side,
+                                *trial.evidence_angles_deg(), _caption(number, trial),
+                                tested_leg_label=saved.get("tested_leg_label"))
+    return write_trial_picture(out_dir / trial_picture(number), drawn)
+
+
+def trial_evidence(out_dir: Path) -> dict[str, dict]:
+    """What :func:`save_trial_pictures` kept: trial number (as text) → landmarks_px, visibility,
+    frame_index, timestamp_ms, size_px, tested_leg_label; empty when there is nothing."""
+    path = Path(out_dir) / TRIAL_LANDMARKS_JSON
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
 
 
 def recording_frames(path: str | Path, frame_indices: list[int]) -> dict[int, np.ndarray]:

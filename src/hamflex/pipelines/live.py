@@ -33,6 +33,7 @@ from hamflex.errors import EXIT_INTERRUPTED, CameraError
 from hamflex.media.cameras import LiveFrame, LiveSource
 from hamflex.media.models import resolve_model
 from hamflex.media.pose import PoseEstimator, PoseFrame
+from hamflex.media.pushed import PushedSource
 from hamflex.outputs.audio import CUE_TEXT, AudioCues
 from hamflex.outputs.files import write_json
 from hamflex.outputs.names import LIVE_SESSION_JSON
@@ -249,10 +250,10 @@ class _Session:
         return duration_s
 
 
-def run_live_session(camera: str | LiveSource, protocol: FrameProtocol, out_dir: Path, *,
+def run_live_session(camera: str | LiveSource | PushedSource, protocol: FrameProtocol, out_dir: Path, *,
                      live: LiveOptions = LiveOptions(), options: RunOptions = RunOptions()) -> LiveSessionResult:
     """Run ``protocol`` live on ``camera`` (device index "0", URL, or video file; or an
-    already-made :class:`LiveSource`) until it finishes, the stream ends, the person quits
+    already-made :class:`LiveSource` or :class:`~hamflex.media.pushed.PushedSource`) until it finishes, the stream ends, the person quits
     (q, Esc, closing the window) or the camera is lost.
 
     Writes ``out_dir/live_session.json`` (and the ``record`` directory) however it ends, and
@@ -264,7 +265,7 @@ def run_live_session(camera: str | LiveSource, protocol: FrameProtocol, out_dir:
     """
     camera_profile = load_profile(options.camera_profile)
     model_path = resolve_model(options.model, offline=options.offline, progress=True)
-    source = camera if isinstance(camera, LiveSource) else LiveSource(str(camera), realtime=live.realtime)
+    source = LiveSource(str(camera), realtime=live.realtime) if isinstance(camera, (str, int, Path)) else camera
     session = _Session(source, protocol, live, protocol.title)
     ended_by, failure = "finished", None
     try:
@@ -340,13 +341,15 @@ def _loop(session: _Session, estimator: PoseEstimator, camera_profile) -> str:
             _feed(session, state, sample, frame)
         now_s = time.monotonic()
         hud = Hud(rate.tick(now_s), (now_s - frame.captured_s) * 1000.0, state.paused,
-                  state.cue_text if now_s < state.cue_text_until_s else "", KEYS_HELP)
+                  state.cue_text if now_s < state.cue_text_until_s else "", KEYS_HELP if session.window is not None else "")
         guidance = [state.feedback.state.replace("_", " ").upper(), *state.feedback.guidance] if state.feedback else []
         if now_s < state.setup_lines_until_s:
             guidance += state.setup_lines
         image = compose_overlay(frame.bgr, pose.landmarks_px, pose.visibility, smoothed, guidance=guidance, hud=hud,
                                 mirror=session.live.mirror, max_size_px=DISPLAY_MAX_SIZE_PX)
         session.latencies_ms.append((time.monotonic() - frame.captured_s) * 1000.0)
+        if session.live.view is not None:
+            session.live.view(frame, image, guidance)
         if session.recorder is not None:
             session.recorder.write(frame.bgr, frame.frame_index, pose, raw, smoothed, sample.leg_visibility,
                                    state.paused, action)

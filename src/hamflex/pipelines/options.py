@@ -5,17 +5,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 
 @dataclass(frozen=True)
 class RunOptions:
-    """Model and camera for any run (recording, photo or camera); ``progress`` shows a bar."""
+    """Model and camera for any run (recording, photo or camera); ``progress`` shows a bar (or
+    reports frames to a callable)."""
 
     model: str | Path | None = None  # a .task file or lite/full/heavy; None: $HAMFLEX_MODEL, cache, download
     offline: bool = False  # never download a model
     camera_profile: Any = None  # a CameraProfile or the path of one (hamflex calibrate)
-    progress: bool = False
+    progress: Any = False  # True: a bar on stderr; or a callable told (frames done, expected) (outputs.progress)
     verbose: bool = False  # MediaPipe's own log lines
     max_duration_s: float | None = None  # a recording: read only its first seconds
 
@@ -30,3 +32,4 @@ class LiveOptions:
     voice: bool = False  # spoken cues (espeak-ng)
     mirror: bool = False  # selfie view
     record: Path | None = None  # save raw video, landmarks and angles here
+    view: Callable[[Any, Any, list[str]], None] | None = None  # (frame, overlay BGR, guidance) each frame: the web app

@@ -34,16 +34,25 @@ def result_path(out_dir: str | Path, protocol: FrameProtocol) -> Path:
 def run_protocol(source: str | Path, protocol: FrameProtocol, out_dir: str | Path, *,
                  options: RunOptions = RunOptions(), live: LiveOptions | None = None) -> Any:
     """Run ``protocol`` on a recording or photo (``live`` None) or a camera (``live`` given:
-    ``source`` is a device index, a stream URL or a video file played as a camera).
+    ``source`` is a device index, a stream URL, a video file played as a camera, or a made source
+    such as :class:`~hamflex.media.pushed.PushedSource`).
 
     Returns the protocol's typed result, saved as ``out_dir/<its result file>``. After saving it
     raises what ended the run (KeyboardInterrupt, NoPersonError, CameraError, ...), or the
     protocol's own error when nothing could be scored (NothingToScoreError).
     """
     out_dir = Path(out_dir)
-    run = _run_camera if live is not None else _run_recording
-    result, failure = run(str(source), protocol, out_dir, options, live)
-    return _saved(result, failure, protocol, out_dir, source if live is None else f"camera {source}")
+    if live is None:
+        result, failure = _run_recording(str(source), protocol, out_dir, options)
+        return _saved(result, failure, protocol, out_dir, source)
+    result, failure = _run_camera(source, protocol, out_dir, options, live)
+    return _saved(result, failure, protocol, out_dir, camera_name(source))
+
+
+def camera_name(camera: Any) -> str:
+    """How a camera is named in the result: ``camera 0``, ``camera rtsp://…``, or an already-made
+    source's own description (a browser's camera pushed over the web app's WebSocket)."""
+    return f"camera {camera}" if isinstance(camera, (str, int, Path)) else camera.description
 
 
 def score_and_save(analysis: AnalysisResult, protocol: FrameProtocol, out_dir: str | Path) -> Any:
@@ -63,8 +72,8 @@ def _saved(result: Any, failure: BaseException | None, protocol: FrameProtocol, 
     return result
 
 
-def _run_recording(path: str, protocol: FrameProtocol, out_dir: Path, options: RunOptions,
-                   live: None) -> tuple[Any, BaseException | None]:
+def _run_recording(path: str, protocol: FrameProtocol, out_dir: Path,
+                   options: RunOptions) -> tuple[Any, BaseException | None]:
     """Analyse the recording, feed it to the protocol: (the completed result, what ended it)."""
     try:
         analysis = analyze_video(path, out_dir, model=options.model, offline=options.offline,
@@ -93,12 +102,12 @@ def score_analysis(analysis: AnalysisResult, protocol: FrameProtocol) -> Any:
     )
 
 
-def _run_camera(camera: str, protocol: FrameProtocol, out_dir: Path, options: RunOptions,
+def _run_camera(camera: Any, protocol: FrameProtocol, out_dir: Path, options: RunOptions,
                 live: LiveOptions) -> tuple[Any, BaseException | None]:
     """Run the live loop: (the completed result, what ended it)."""
     session = run_live_session(camera, protocol, out_dir, live=live, options=options)
     result = session.protocol_result.with_session(
-        source=f"camera {camera}", mode="live", frames=session.frames, frames_with_person=session.frames_with_person,
+        source=camera_name(camera), mode="live", frames=session.frames, frames_with_person=session.frames_with_person,
         ended_by=session.ended_by, setup=session.setup, warnings=session.warnings,
     )
     return with_session_pictures(result, session, out_dir), session.failure

@@ -1,10 +1,11 @@
-"""Each 90-90 trial's end-position evidence for the web app, and its correction by hand.
+"""Correcting a 90-90 trial's landmarks by hand, on its end-position picture.
 
-After an analysis the frame in the middle of every trial's end position, with the landmarks
-the pipeline saw there (the recording analysed again up to it), is saved as ``trial_<n>_end.jpg`` with the skeleton and angles
-drawn, its landmarks in ``trial_landmarks.json``. A clinician who moves the tested leg's hip,
-knee or ankle gets the trial re-scored from those points with the same geometry as the
-pipeline; the result keeps the original values in the trial's ``correction``.
+The pipeline keeps, beside every trial picture (:mod:`hamflex.pipelines.evidence`), the frame
+undrawn and the landmarks the measurement used there (``trial_landmarks.json``), for recordings
+and live sessions alike. A clinician who moves the tested leg's hip, knee or ankle gets the
+trial re-scored from those points with the same geometry as the pipeline, and the picture
+redrawn; the model is never run again. The result keeps the original values in the trial's
+``correction``.
 """
 
 from __future__ import annotations
@@ -22,89 +23,17 @@ from hamflex.core.geometry import hip_flexion_deg, knee_flexion_deg, trunk_direc
 from hamflex.core.landmarks import side_index
 from hamflex.errors import InputError
 from hamflex.outputs.files import write_json
-from hamflex.outputs.names import TEST90_JSON, WEB_LANDMARKS_JSON, trial_picture
-from hamflex.outputs.overlay import draw_trial_evidence, write_trial_picture
-from hamflex.protocols.test90 import Test90Protocol, Test90Result, Trial
+from hamflex.outputs.names import TEST90_JSON, trial_frame
+from hamflex.pipelines.evidence import draw_trial_picture, trial_evidence
+from hamflex.protocols.test90 import Test90Protocol, Test90Result
 
 CORRECTED_JOINTS = ("hip", "knee", "ankle")
-
-
-def _end_times_ms(result: Any) -> dict[int, float]:
-    """Trial number (1-based) → the middle of its end position, for trials that have one."""
-    times = {}
-    for number, trial in enumerate(getattr(result, "trials", []), start=1):
-        start_s, end_s = trial.end_position_s
-        if math.isfinite(start_s) and math.isfinite(end_s):
-            times[number] = 500.0 * (start_s + end_s)
-    return times
-
-
-def _frames_at(upload: Path, times_ms: dict[int, float]) -> dict[int, Any]:
-    """The decoded frame nearest each wanted time."""
-    from hamflex.media.sources import open_source
-
-    best: dict[int, Any] = {}
-    with open_source(upload) as source:
-        for frame in source:
-            for number, wanted_ms in times_ms.items():
-                if number not in best or abs(frame.timestamp_ms - wanted_ms) < abs(best[number].timestamp_ms - wanted_ms):
-                    best[number] = frame
-    return best
-
-
-def _caption(number: int, trial: Trial) -> str:
-    return f"trial {number}: {trial.side or '?'} leg, {'valid' if trial.valid else trial.reason}"
-
-
-def _poses_at(upload: Path, times_ms: dict[int, float]) -> dict[int, tuple[np.ndarray, np.ndarray]]:
-    """The landmarks (pixels, visibility) the pipeline saw nearest each wanted time: the same
-    VIDEO-mode model run again up to the last one, so its tracking matches the measurement's."""
-    from hamflex.pipelines.offline import analyze_video
-
-    poses = analyze_video(upload, None, max_duration_s=max(times_ms.values()) / 1000.0 + 0.5).poses
-    found = {}
-    for number, wanted_ms in times_ms.items():
-        index = int(np.argmin(np.abs(poses.timestamp_ms - wanted_ms)))
-        if poses.detected[index]:
-            found[number] = (poses.landmarks_px[index], poses.visibility[index], int(poses.timestamp_ms[index]))
-    return found
-
-
-def write_evidence(folder: Path, upload: str, result: Any) -> dict[int, str]:
-    """The end-position picture and landmarks of every trial (90-90 results only); number → file."""
-    times_ms = _end_times_ms(result)
-    if not isinstance(result, Test90Result) or not times_ms:
-        return {}
-    poses = _poses_at(folder / upload, times_ms)
-    frames = _frames_at(folder / upload, {number: pose[2] for number, pose in poses.items()})
-    landmarks: dict[str, Any] = {}
-    for number, (points_px, visibility, timestamp_ms) in poses.items():
-        frame = frames[number]
-        landmarks[str(number)] = {"landmarks_px": points_px.tolist(), "visibility": visibility.tolist(),
-                                  "timestamp_ms": timestamp_ms, "size_px": [frame.width, int(frame.rgb.shape[0])]}
-        _draw(folder, number, cv2.cvtColor(frame.rgb, cv2.COLOR_RGB2BGR), points_px, visibility,
-              result.trials[number - 1])
-    write_json(folder / WEB_LANDMARKS_JSON, landmarks)
-    return {int(number): trial_picture(int(number)) for number in landmarks}
-
-
-def _draw(folder: Path, number: int, image_bgr: np.ndarray, points_px: np.ndarray, visibility: np.ndarray,
-          trial: Trial) -> None:
-    picture = draw_trial_evidence(image_bgr, points_px, visibility, trial.side, trial.knee_extension_deficit_deg,
-                                  trial.hip_flexion_deg, _caption(number, trial))
-    write_trial_picture(folder / trial_picture(number), picture)
-
-
-def trial_landmarks(folder: Path) -> dict[str, Any]:
-    """What :func:`write_evidence` saved: trial number (as text) → landmarks, visibility, size."""
-    path = folder / WEB_LANDMARKS_JSON
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
 
 
 def tested_leg_points(folder: Path, number: int) -> dict[str, Any] | None:
     """``{points_px: {hip, knee, ankle}, size_px, side}`` of trial ``number``'s tested leg (the
     corrected points once corrected), None when the trial has no saved landmarks."""
-    saved = trial_landmarks(folder).get(str(number))
+    saved = trial_evidence(folder).get(str(number))
     result = json.loads((folder / TEST90_JSON).read_text(encoding="utf-8")) if saved else {}
     trials = result.get("trials") or []
     if not saved or not 1 <= number <= len(trials) or trials[number - 1].get("side") is None:
@@ -117,7 +46,7 @@ def tested_leg_points(folder: Path, number: int) -> dict[str, Any] | None:
 
 def _corrected_points(folder: Path, number: int, side: str, points: dict[str, list[float]]) -> np.ndarray:
     """The trial's end-position landmarks with the tested leg's given joints moved."""
-    saved = trial_landmarks(folder).get(str(number))
+    saved = trial_evidence(folder).get(str(number))
     if saved is None:
         raise InputError(f"trial {number} has no end-position landmarks to correct")
     landmarks_px = np.asarray(saved["landmarks_px"], dtype=float)
@@ -128,7 +57,7 @@ def _corrected_points(folder: Path, number: int, side: str, points: dict[str, li
     return landmarks_px
 
 
-def correct_trial(folder: Path, upload: str, number: int, points: dict[str, list[float]]) -> Test90Result:
+def correct_trial(folder: Path, number: int, points: dict[str, list[float]]) -> Test90Result:
     """Re-score trial ``number`` (1-based) of ``folder/test90.json`` from hand-placed pixel points
     of the tested leg's hip, knee and ankle (the others stay where MediaPipe put them, in the
     one end-position frame); saves the result, redraws the picture and returns the result."""
@@ -149,13 +78,13 @@ def correct_trial(folder: Path, upload: str, number: int, points: dict[str, list
     protocol = Test90Protocol(sex=result.sex)
     rescored = protocol.rescored(replace(result, trials=trials))
     write_json(folder / TEST90_JSON, rescored.to_dict())
-    _redraw(folder, upload, number, landmarks_px, corrected)
+    _redraw(folder, number, landmarks_px, corrected)
     return rescored
 
 
-def _redraw(folder: Path, upload: str, number: int, landmarks_px: np.ndarray, trial: Trial) -> None:
-    """The trial's picture drawn again with the corrected points and values."""
-    saved = trial_landmarks(folder)[str(number)]
-    frame = _frames_at(folder / upload, {number: float(saved["timestamp_ms"])})[number]
-    _draw(folder, number, cv2.cvtColor(frame.rgb, cv2.COLOR_RGB2BGR), landmarks_px.astype(np.float32),
-          np.asarray(saved["visibility"], dtype=np.float32), trial)
+def _redraw(folder: Path, number: int, landmarks_px: np.ndarray, trial) -> None:
+    """The trial's picture drawn again on its undrawn frame, with the corrected points and values."""
+    image = cv2.imread(str(folder / trial_frame(number)), cv2.IMREAD_COLOR)
+    if image is not None:
+        saved = {**trial_evidence(folder)[str(number)], "landmarks_px": landmarks_px.tolist()}
+        draw_trial_picture(folder, number, image, saved, trial)

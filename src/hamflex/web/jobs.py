@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -20,10 +22,11 @@ from hamflex.history.store import open_history, record_session, transaction
 from hamflex.outputs.files import write_json
 from hamflex.outputs.names import PROTOCOL_FILES, WEB_STATUS_JSON, WEB_UPLOAD_STEM
 
-PROTOCOLS = ("test90", "hold")
 STATUSES = ("queued", "running", "done", "failed")
-RUNNING_PROGRESS = 0.05  # the pipeline reports no fraction across processes: running = started
+RUNNING_PROGRESS = 0.05  # started; then up to 0.95 with the frames analysed, 1 when it ends
+PROGRESS_EVERY_S = 0.5
 SESSIONS_FOLDER = "sessions"
+LIVE_CUT_SHORT = "the server stopped during this live session"
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,11 @@ class Analysis:
         """Where the CLI's result JSON of this analysis is (or will be)."""
         return data_dir / self.folder / PROTOCOL_FILES[self.protocol]
 
+    @property
+    def live(self) -> bool:
+        """A live session (a camera, no upload)."""
+        return not self.upload
+
     def result(self, data_dir: Path) -> dict[str, Any] | None:
         """The result JSON exactly as the CLI wrote it, None before there is one."""
         path = self.result_file(data_dir)
@@ -63,10 +71,11 @@ _COLUMNS = "id, person_id, protocol, stretch, status, progress, error, folder, u
 
 
 def create_analysis(db_path: Path, data_dir: Path, person_id: int, protocol: str, stretch: str | None,
-                    uploaded: Path) -> Analysis:
-    """A queued analysis of ``uploaded`` (moved into the new session folder under a server name)."""
+                    uploaded: Path | None) -> Analysis:
+    """A queued analysis of ``uploaded`` (moved into the new session folder under a server name),
+    or of a live session (``uploaded`` None: no upload, the camera is given when it runs)."""
     created_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    upload = f"{WEB_UPLOAD_STEM}{uploaded.suffix.lower()}"
+    upload = f"{WEB_UPLOAD_STEM}{uploaded.suffix.lower()}" if uploaded is not None else ""
     with open_history(db_path) as connection, transaction(connection):
         cursor = connection.execute(
             "INSERT INTO analyses (person_id, protocol, stretch, status, folder, upload, created_at)"
@@ -75,7 +84,8 @@ def create_analysis(db_path: Path, data_dir: Path, person_id: int, protocol: str
         folder = f"{SESSIONS_FOLDER}/{analysis_id}"
         connection.execute("UPDATE analyses SET folder = ? WHERE id = ?", (folder, analysis_id))
     (data_dir / folder).mkdir(parents=True, exist_ok=True)
-    os.replace(uploaded, data_dir / folder / upload)
+    if uploaded is not None:
+        os.replace(uploaded, data_dir / folder / upload)
     analysis = get_analysis(db_path, analysis_id)
     _write_status(data_dir, analysis)
     return analysis
@@ -99,53 +109,109 @@ def list_analyses(db_path: Path, person_id: int | None = None, statuses: tuple[s
     return [Analysis(*row) for row in rows]
 
 
-def _write_status(data_dir: Path, analysis: Analysis) -> None:
-    write_json(data_dir / analysis.folder / WEB_STATUS_JSON,
-               {key: getattr(analysis, key) for key in ("id", "status", "progress", "error")})
+def _write_status(data_dir: Path, analysis: Analysis, frames: tuple[int, int | None] | None = None) -> None:
+    state = {key: getattr(analysis, key) for key in ("id", "status", "progress", "error")}
+    if frames is not None:
+        state["frames_done"], state["frames_total"] = frames
+    write_json(data_dir / analysis.folder / WEB_STATUS_JSON, state)
+
+
+def frames_done(data_dir: Path, analysis: Analysis) -> tuple[int | None, int | None]:
+    """(frames analysed, frames expected) of a running upload's analysis, Nones when not known."""
+    path = data_dir / analysis.folder / WEB_STATUS_JSON
+    state = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    return state.get("frames_done"), state.get("frames_total")
 
 
 def set_status(db_path: Path, data_dir: Path, analysis_id: int, status: str, progress: float,
-               error: str | None = None, session_id: int | None = None) -> Analysis:
-    """Record a new state in the database and in the session folder's ``status.json``."""
+               error: str | None = None, session_id: int | None = None,
+               frames: tuple[int, int | None] | None = None) -> Analysis:
+    """Record a new state in the database and in the session folder's ``status.json`` (with the
+    frames analysed so far, while running)."""
     with open_history(db_path) as connection, transaction(connection):
         connection.execute("UPDATE analyses SET status = ?, progress = ?, error = ?,"
                            " session_id = COALESCE(?, session_id) WHERE id = ?",
                            (status, progress, error, session_id, analysis_id))
     analysis = get_analysis(db_path, analysis_id)
-    _write_status(data_dir, analysis)
+    _write_status(data_dir, analysis, frames)
     return analysis
 
 
-def _analyse(analysis: Analysis, sex: str | None, folder: Path) -> Any:
-    """Run the protocol on the upload with the Python API, exactly as the CLI does."""
-    from hamflex.pipelines.api import run_hold, run_test90
+def _run_test90(analysis: Analysis, sex: str | None, source: Any, folder: Path, live: Any, options: Any) -> Any:
+    from hamflex.pipelines.api import run_test90
 
-    upload = folder / analysis.upload
-    if analysis.protocol == "test90":
-        return run_test90(upload, folder, sex=sex)
-    return run_hold(analysis.stretch or "", upload, folder)
+    return run_test90(source, folder, sex=sex, live=live, options=options)
 
 
-def run_analysis(db_path: Path, data_dir: Path, analysis_id: int) -> None:
-    """The worker process's job: analyse, record the result in the history, keep the state.
+def _run_hold(analysis: Analysis, sex: str | None, source: Any, folder: Path, live: Any, options: Any) -> Any:
+    from hamflex.pipelines.api import run_hold
+
+    return run_hold(analysis.stretch or "", source, folder, live=live, options=options)
+
+
+@dataclass(frozen=True)
+class ProtocolChoice:
+    """A test the web app offers: its title on the pages and how it is run (the Python API,
+    exactly as the CLI runs it, on an upload or a live source)."""
+
+    title: str
+    run: Callable[[Analysis, "str | None", Any, Path, Any, Any], Any]  # (analysis, sex, source, folder, live, options)
+    needs_stretch: bool = False
+
+
+PROTOCOLS: dict[str, ProtocolChoice] = {
+    "test90": ProtocolChoice("90-90 test (active knee extension)", _run_test90),
+    "hold": ProtocolChoice("Stretch hold", _run_hold, needs_stretch=True),
+}
+"""Every test the web app offers, in page order: adding one (e.g. the straight leg raise) is one line."""
+
+
+class _FramesDone:
+    """An upload's analysis progress (frames done of total) into its state, every PROGRESS_EVERY_S."""
+
+    def __init__(self, db_path: Path, data_dir: Path, analysis_id: int) -> None:
+        self.db_path, self.data_dir, self.analysis_id = db_path, data_dir, analysis_id
+        self._last_s = time.monotonic()
+
+    def __call__(self, done: int, total: int | None) -> None:
+        if time.monotonic() - self._last_s < PROGRESS_EVERY_S:
+            return
+        self._last_s = time.monotonic()
+        fraction = RUNNING_PROGRESS + (1 - 2 * RUNNING_PROGRESS) * min(done / total, 1.0) if total else RUNNING_PROGRESS
+        set_status(self.db_path, self.data_dir, self.analysis_id, "running", round(fraction, 3), frames=(done, total))
+
+
+def _run_options(db_path: Path, data_dir: Path, analysis_id: int) -> Any:
+    """The model resolved once (so no download gets the callback) and the progress reporter."""
+    from hamflex.media.models import resolve_model
+    from hamflex.pipelines.options import RunOptions
+
+    return RunOptions(model=resolve_model(None, progress=False), progress=_FramesDone(db_path, data_dir, analysis_id))
+
+
+def run_analysis(db_path: Path, data_dir: Path, analysis_id: int, source: Any = None, live: Any = None) -> None:
+    """Analyse (a worker process's job for an upload; a server thread's, with ``source`` and
+    ``live`` options, for a live session), record the result in the history, keep the state.
 
     A user-fixable problem ends the analysis ``failed`` with the CLI's one-line message."""
-    from hamflex.web.corrections import write_evidence
+    from hamflex.pipelines.run import camera_name
     from hamflex.web.people import get_person
 
     analysis = set_status(db_path, data_dir, analysis_id, "running", RUNNING_PROGRESS)
     person = get_person(db_path, analysis.person_id)
     folder = data_dir / analysis.folder
+    source = folder / analysis.upload if source is None else source
     try:
-        result = _analyse(analysis, person.sex, folder)
-        write_evidence(folder, analysis.upload, result)
+        options = _run_options(db_path, data_dir, analysis_id)
+        result = PROTOCOLS[analysis.protocol].run(analysis, person.sex, source, folder, live, options)
     except HamflexError as error:
         set_status(db_path, data_dir, analysis_id, "failed", 1.0, str(error))
         return
     except Exception as error:  # a bug: said in one line, never a traceback page
         set_status(db_path, data_dir, analysis_id, "failed", 1.0, f"internal error: {type(error).__name__}: {error}")
         return
-    session_id = record_session(analysis.protocol, person.name, result, analysis.upload, db_path)
+    shown = analysis.upload if live is None else camera_name(source)
+    session_id = record_session(analysis.protocol, person.name, result, shown, db_path)
     set_status(db_path, data_dir, analysis_id, "done", 1.0, session_id=session_id)
 
 
@@ -175,9 +241,13 @@ class AnalysisPool:
                    f"the analysis stopped: {type(error).__name__}: {error}")
 
     def resume(self) -> int:
-        """Queue again every analysis a stopped server left queued or running; how many."""
+        """Queue again every upload a stopped server left queued or running (a live session
+        cut short fails: its camera cannot be resumed); how many there were."""
         unfinished = list_analyses(self.db_path, statuses=("queued", "running"))
         for analysis in unfinished:
+            if analysis.live:  # its camera is gone with the server
+                set_status(self.db_path, self.data_dir, analysis.id, "failed", 1.0, LIVE_CUT_SHORT)
+                continue
             set_status(self.db_path, self.data_dir, analysis.id, "queued", 0.0)
             self.submit(analysis.id)
         return len(unfinished)

@@ -14,16 +14,18 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from hamflex.history.adherence import stretching_adherence
 from hamflex.history.store import list_sessions, side_results
 from hamflex.history.trends import deficit_trends
-from hamflex.outputs.names import ANGLES_CSV, REPORT_HTML, trial_picture
+from hamflex.outputs.names import ANGLES_CSV, LIVE_SESSION_JSON, REPORT_HTML, trial_picture
 from hamflex.protocols.catalog import load_catalog
-from hamflex.web.jobs import Analysis, get_analysis, list_analyses
+from hamflex.web.jobs import PROTOCOLS, Analysis, get_analysis, list_analyses
 from hamflex.web.people import SEXES, PersonError, add_person, get_person, list_people
 
+PDF_UNAVAILABLE = ("The PDF is printed by headless Chromium, which is not installed on this server"
+                   " (e.g. apt install chromium): download the HTML report and print it from the browser.")
 TEMPLATES = jinja2.Environment(loader=jinja2.PackageLoader("hamflex.web", "templates"), autoescape=True)
 
 
 def _page(name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
-    return HTMLResponse(TEMPLATES.get_template(name).render(**context), status_code=status_code)
+    return HTMLResponse(TEMPLATES.get_template(name).render(protocols=PROTOCOLS, **context), status_code=status_code)
 
 
 def _not_found(what: str) -> HTMLResponse:
@@ -44,7 +46,8 @@ def result_summary(result: dict[str, Any] | None) -> list[dict[str, Any]]:
 def downloads(data_dir: Path, analysis: Analysis) -> dict[str, str]:
     """The files of a session that may be downloaded: file name → path inside its folder."""
     folder = data_dir / analysis.folder
-    candidates = [analysis.result_file(data_dir).name, f"{Path(analysis.upload).stem}/{ANGLES_CSV}", REPORT_HTML]
+    candidates = [analysis.result_file(data_dir).name, REPORT_HTML,
+                  LIVE_SESSION_JSON if analysis.live else f"{Path(analysis.upload).stem}/{ANGLES_CSV}"]
     candidates += [trial_picture(n) for n in range(1, len(_trials(data_dir, analysis)) + 1)]
     return {Path(c).name: c for c in candidates if (folder / c).is_file()}
 
@@ -119,15 +122,35 @@ def _session_pages(app: FastAPI) -> None:
     @app.get("/sessions/{analysis_id}/report")
     def report(request: Request, analysis_id: int):
         """The HTML report, written afresh (so it shows corrections) with the person's history."""
-        from hamflex.outputs.report import write_report
+        path = _fresh_report(request, analysis_id)
+        return FileResponse(path, media_type="text/html") if path is not None else _not_found(
+            f"a result of session {analysis_id}")
 
-        config = request.app.state.config
-        analysis = get_analysis(config.db_path, analysis_id)
-        if analysis is None or analysis.result(config.data_dir) is None:
+    @app.get("/sessions/{analysis_id}/report.pdf")
+    def report_pdf(request: Request, analysis_id: int):
+        """The same report printed to PDF by headless Chromium, when the server has one."""
+        from hamflex.outputs.report import PdfUnavailableError, write_pdf
+
+        path = _fresh_report(request, analysis_id)
+        if path is None:
             return _not_found(f"a result of session {analysis_id}")
-        person = get_person(config.db_path, analysis.person_id)
-        path = write_report(config.data_dir / analysis.folder, person=person.name, db_path=config.db_path)
-        return FileResponse(path, media_type="text/html")
+        try:
+            pdf = write_pdf(path)
+        except PdfUnavailableError:
+            return _page("error.html", 503, title="No PDF", message=PDF_UNAVAILABLE)
+        return FileResponse(pdf, media_type="application/pdf", filename=f"hamflex_session_{analysis_id}.pdf")
+
+
+def _fresh_report(request: Request, analysis_id: int) -> Path | None:
+    """Write the session's report.html now (with the person's history); None without a result."""
+    from hamflex.outputs.report import write_report
+
+    config = request.app.state.config
+    analysis = get_analysis(config.db_path, analysis_id)
+    if analysis is None or analysis.result(config.data_dir) is None:
+        return None
+    person = get_person(config.db_path, analysis.person_id)
+    return write_report(config.data_dir / analysis.folder, person=person.name, db_path=config.db_path)
 
 
 def add_pages(app: FastAPI) -> None:

@@ -1,4 +1,4 @@
-// hamflex web app: upload with progress, status polling, landmark dragging. No framework, no CDN.
+// hamflex web app: upload with progress, status polling, live sessions, landmark dragging. No framework, no CDN.
 "use strict";
 
 function pollSession(id, onUpdate) {
@@ -27,6 +27,7 @@ const upload = document.getElementById("upload");
 if (upload) {
   upload.addEventListener("submit", event => {
     event.preventDefault();
+    if (!upload.file.files.length) { showError("choose a recording or photo first, or go live"); return; }
     const data = new FormData(upload);
     data.append("person_id", upload.dataset.person);
     const request = new XMLHttpRequest();
@@ -37,19 +38,123 @@ if (upload) {
       if (request.status >= 300) { showError(answer.error || "upload refused"); return; }
       showProgress(0, "queued");
       pollSession(answer.id, s => {
-        showProgress(s.progress, s.status === "running" ? "analysing…" : s.status);
+        showProgress(s.progress, s.status === "running" ? analysingText(s) : s.status);
         if (s.status === "done" || s.status === "failed") window.location = "/sessions/" + s.id;
       });
     };
     request.onerror = () => showError("the upload did not reach the server");
     request.send(data);
   });
+  document.getElementById("live-button").addEventListener("click", () => goLive(upload));
+}
+
+function analysingText(s) {
+  return s.frames_total ? "analysing: frame " + s.frames_done + " of " + s.frames_total : "analysing…";
+}
+
+// Live sessions (docs/web.md, "Live sessions"): one WebSocket per session. The server sends a JSON
+// text message per analysed frame, then that frame's overlay as a JPEG; at the end {"type": "ended"}.
+// With the browser's camera, each picture goes the other way: 8 bytes of frame time (ms, float64,
+// little-endian), then the JPEG. At most MAX_IN_FLIGHT pictures wait for the server: the rest are
+// not sent, so the server always analyses a recent picture and no backlog builds up ("every frame":
+// all are sent and analysed, however late).
+const MAX_IN_FLIGHT = 2;
+const LIVE_JPEG_QUALITY = 0.9;
+
+async function goLive(form) {
+  const browserCamera = form.camera_kind.value === "browser";
+  const protocol = form.protocol.value;
+  const withStretch = form.querySelector("input[name=protocol]:checked").parentElement.querySelector("select");
+  const body = {person_id: form.dataset.person, protocol, stretch: withStretch ? withStretch.value : null,
+                camera: browserCamera ? "browser" : form.camera.value.trim(), max_s: form.max_s.value || null,
+                every_frame: form.every_frame.checked};
+  if (browserCamera) {  // ask for the camera first: no session is made when the browser gives none
+    try { (await navigator.mediaDevices.getUserMedia({video: true, audio: false})).getTracks().forEach(t => t.stop()); }
+    catch (error) { showError("the browser gave no camera: " + error.message + " (browsers give it on https or localhost only)"); return; }
+  }
+  const response = await fetch("/api/sessions/live", {method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)});
+  const answer = await response.json();
+  if (!response.ok) { showError(answer.error || "the live session did not start"); return; }
+  document.getElementById("live-view").hidden = false;
+  const socket = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + answer.socket);
+  socket.binaryType = "blob";
+  const live = {socket, browserCamera, maxInFlight: body.every_frame ? Infinity : MAX_IN_FLIGHT,
+                inFlight: [], skipped: 0, sent: 0, lastTimeMs: -Infinity, sending: Promise.resolve(), ended: false, stream: null};
+  window.hamflexLive = live;  // for the curious (and the browser test): counts of this session
+  socket.onmessage = event => showLive(live, event.data);
+  socket.onclose = () => { if (!live.ended) showError("the connection to the live session closed"); };
+  document.getElementById("live-stop").onclick = () => socket.send(JSON.stringify({type: "stop"}));
+}
+
+async function startCamera(live) {
+  // The camera starts when the server is ready for it, so its first frame is the first analysed.
+  live.stream = await navigator.mediaDevices.getUserMedia({video: true, audio: false});
+  sendCamera(live, live.stream);
+}
+
+function showLive(live, data) {
+  if (typeof data !== "string") {
+    const picture = document.getElementById("live-picture");
+    if (picture.src) URL.revokeObjectURL(picture.src);
+    picture.src = URL.createObjectURL(data);
+    return;
+  }
+  const message = JSON.parse(data);
+  live.last = message;
+  document.getElementById("live-counts").textContent = "frames received " + message.frames_received +
+    ", analysed " + message.frames_analysed + (live.browserCamera ? ", not sent (the server was busy) " + live.skipped : "");
+  if (message.type === "ready") {
+    if (live.browserCamera) startCamera(live).catch(error => { showError("the camera stopped: " + error.message); live.socket.send(JSON.stringify({type: "stop"})); });
+    return;
+  }
+  if (message.type === "frame") {
+    live.inFlight = live.inFlight.filter(t => t > message.time_ms + 0.5);
+    const list = document.getElementById("live-guidance");
+    list.replaceChildren(...message.guidance.map(line => { const item = document.createElement("li"); item.textContent = line; return item; }));
+  } else if (message.type === "ended") {
+    live.ended = true;
+    if (live.stream) live.stream.getTracks().forEach(t => t.stop());
+    window.location = "/sessions/" + message.id;
+  }
+}
+
+function sendCamera(live, stream) {
+  // Each camera frame the <video> shows, with its time on the stream's own clock (mediaTime, 0 at the
+  // camera's first frame: frames a busy page misses leave a gap, not a shift), else a timer.
+  const video = document.getElementById("live-camera");
+  video.srcObject = stream;
+  video.play();
+  const canvas = document.createElement("canvas");
+  const send = (picture, width, height, timeMs) => {
+    if (live.ended || live.socket.readyState !== WebSocket.OPEN || !width) return;
+    if (timeMs <= live.lastTimeMs) return;  // the same camera frame again
+    if (live.inFlight.length >= live.maxInFlight) { live.skipped += 1; return; }
+    live.lastTimeMs = timeMs;
+    canvas.width = width; canvas.height = height;
+    canvas.getContext("2d").drawImage(picture, 0, 0);
+    live.inFlight.push(timeMs);
+    const encoded = new Promise(resolve => canvas.toBlob(resolve, "image/jpeg", LIVE_JPEG_QUALITY));
+    live.sending = live.sending.then(() => encoded).then(jpeg => {  // encoded side by side, sent in order
+      const time = new DataView(new ArrayBuffer(8));
+      time.setFloat64(0, timeMs, true);
+      live.socket.send(new Blob([time.buffer, jpeg]));
+      live.sent += 1;
+    });
+  };
+  if ("requestVideoFrameCallback" in video) {
+    const onFrame = (now, frame) => { send(video, video.videoWidth, video.videoHeight, frame.mediaTime * 1000); if (!live.ended) video.requestVideoFrameCallback(onFrame); };
+    video.requestVideoFrameCallback(onFrame);
+  } else {
+    const started = performance.now();
+    const timer = setInterval(() => live.ended ? clearInterval(timer) : send(video, video.videoWidth, video.videoHeight, performance.now() - started), 1000 / 30);
+  }
 }
 
 const session = document.getElementById("session");
 if (session && (session.dataset.status === "queued" || session.dataset.status === "running")) {
   pollSession(session.dataset.id, s => {
     if (s.status === "done" || s.status === "failed") window.location.reload();
+    else if (!s.live) showProgress(s.progress, s.status === "running" ? analysingText(s) : s.status);
   });
 }
 
