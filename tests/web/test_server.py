@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from hamflex.errors import HamflexError
-from hamflex.pipelines.api import run_test90
+from hamflex.pipelines.api import run_slr, run_test90
 from hamflex.web.jobs import create_analysis
 from hamflex.web.people import add_person
 from hamflex.web.server import ServerConfig
@@ -106,6 +106,22 @@ def test_an_uploaded_recording_gives_the_clis_result_and_can_be_corrected(client
     monkeypatch.setenv("PATH", str(tmp_path / "no-browser-here"))  # a server without Chromium
     missing = client.get(f"/sessions/{state['id']}/report.pdf")
     assert missing.status_code == 503 and "Chromium, which is not installed" in missing.text
+
+
+def test_an_uploaded_leg_raise_gives_the_clis_slr_result(client, shared_dir, model_path, tmp_path):
+    person = _person(client)
+    answer = _upload(client, shared_dir / "synthetic/flat2d_slr.mp4", person["id"], protocol="slr")
+    assert answer.status_code == 202
+    expected = json.loads(json.dumps(run_slr(shared_dir / "synthetic/flat2d_slr.mp4", tmp_path / "cli").to_dict()))
+    state = wait_finished(client, answer.json()["id"])
+    assert state["status"] == "done", state["error"]
+    assert {k: v for k, v in state["result"].items() if k != "source"} == \
+        {k: v for k, v in expected.items() if k != "source"}
+    raised = expected["trials"][0]["hip_flexion_deg"]
+    page = client.get(f"/sessions/{state['id']}").text
+    assert f"leg raised to {raised}°" in page and "trial_1_end.jpg" in page
+    assert "Re-score trial" not in page  # corrections by hand are for the 90-90 test only
+    assert "Straight leg raise" in client.get(f"/people/{person['id']}").text
 
 
 def test_a_truncated_recording_ends_failed_with_the_clis_one_line_message(config, shared_dir, model_path, tmp_path):

@@ -143,6 +143,12 @@ def _run_test90(analysis: Analysis, sex: str | None, source: Any, folder: Path, 
     return run_test90(source, folder, sex=sex, live=live, options=options)
 
 
+def _run_slr(analysis: Analysis, sex: str | None, source: Any, folder: Path, live: Any, options: Any) -> Any:
+    from hamflex.pipelines.api import run_slr
+
+    return run_slr(source, folder, live=live, options=options)
+
+
 def _run_hold(analysis: Analysis, sex: str | None, source: Any, folder: Path, live: Any, options: Any) -> Any:
     from hamflex.pipelines.api import run_hold
 
@@ -161,9 +167,10 @@ class ProtocolChoice:
 
 PROTOCOLS: dict[str, ProtocolChoice] = {
     "test90": ProtocolChoice("90-90 test (active knee extension)", _run_test90),
+    "slr": ProtocolChoice("Straight leg raise (active)", _run_slr),
     "hold": ProtocolChoice("Stretch hold", _run_hold, needs_stretch=True),
 }
-"""Every test the web app offers, in page order: adding one (e.g. the straight leg raise) is one line."""
+"""Every test the web app offers, in page order: adding one is one line."""
 
 
 class _FramesDone:

@@ -33,11 +33,13 @@ def _not_found(what: str) -> HTMLResponse:
 
 
 def result_summary(result: dict[str, Any] | None) -> list[dict[str, Any]]:
-    """One row per side of a 90-90 result (deficit and grade), or the hold's totals."""
+    """One row per side of a 90-90 result (deficit and grade) or a leg raise (hip flexion and
+    grade), or the hold's totals."""
     if not result:
         return []
     if "sides" in result:
-        return [{"side": side, "deficit_deg": entry.get("mean_deficit_deg"), "grade": entry.get("grade")}
+        return [{"side": side, "deficit_deg": entry.get("mean_deficit_deg"),
+                 "hip_flexion_deg": entry.get("mean_hip_flexion_deg"), "grade": entry.get("grade")}
                 for side, entry in sorted(side_results(result).items())]
     return [{"side": result.get("side", ""), "valid_s": result.get("valid_seconds_total"),
              "reps": result.get("reps_completed")}]
