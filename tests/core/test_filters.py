@@ -38,6 +38,17 @@ def test_zero_phase_removes_noise_without_lag():
     assert lags[int(np.argmin(errors))] == 0
 
 
+@pytest.mark.parametrize("fps", [8.0, 12.0, 20.0])
+def test_zero_phase_still_smooths_a_slowly_sampled_signal(fps):
+    """A busy live camera analyses 7-20 frames a second: its jitter must be smoothed too."""
+    t_s = np.arange(0, 20, 1 / fps)
+    slow = 40 * np.sin(2 * np.pi * 0.2 * t_s)  # a slow leg movement
+    noisy = slow + np.random.default_rng(1).normal(0, 3, t_s.size)
+    smoothed = ZeroPhaseLowPass()(t_s, noisy)
+    assert np.std(smoothed - slow) < 0.75 * np.std(noisy - slow)
+    assert np.max(np.abs(smoothed - slow)[10:-10]) < 8.0  # the movement itself is kept
+
+
 def test_zero_phase_keeps_nan_runs_and_short_runs():
     values = np.full(T_S.size, 10.0)
     values[50:60] = np.nan

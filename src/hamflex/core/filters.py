@@ -34,12 +34,17 @@ def interpolate_gaps(timestamps_s: np.ndarray, values: np.ndarray, max_gap_s: fl
     return values
 
 
+MAX_NORMALIZED_CUTOFF = 0.5  # of the Nyquist rate: 6 Hz at 24 fps and above, fps / 4 below
+
+
 @dataclass(frozen=True)
 class ZeroPhaseLowPass:
     """Butterworth low-pass run forwards and backwards (no lag), per run of finite samples.
 
     The default 6 Hz cut-off keeps voluntary movement (well under 3 Hz) and removes
-    landmark jitter; it is the usual choice for gait and joint-angle kinematics.
+    landmark jitter; it is the usual choice for gait and joint-angle kinematics. A signal
+    sampled too slowly for it (under 24 Hz: a busy live camera, a browser's frames) is still
+    smoothed, at a quarter of its sample rate, because jitter does not slow down with it.
     """
 
     cutoff_hz: float = 6.0
@@ -51,9 +56,7 @@ class ZeroPhaseLowPass:
         if len(values) < 2:
             return smoothed
         sample_rate_hz = 1.0 / float(np.median(np.diff(timestamps_s)))
-        normalized_cutoff = self.cutoff_hz / (sample_rate_hz / 2.0)
-        if not 0 < normalized_cutoff < 1:
-            return smoothed  # sampled too slowly to need (or allow) smoothing
+        normalized_cutoff = min(self.cutoff_hz / (sample_rate_hz / 2.0), MAX_NORMALIZED_CUTOFF)
         b, a = butter(self.order, normalized_cutoff)
         default_padlen = 3 * max(len(a), len(b))
         for start, stop in _finite_runs(values):
