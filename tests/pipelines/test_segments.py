@@ -31,11 +31,13 @@ def _kept(segments: tuple[Segment, ...], frame_count: int) -> list[int]:
 
 def test_a_long_video_is_cut_into_equal_parts_each_with_a_warm_up():
     segments = plan_segments(1275, 30.0, 2)
-    assert segments == (Segment(0, 0, 638), Segment(608, 638, None))  # 1 s of warm-up before the second
+    assert segments == (Segment(0, 0, 652), Segment(622, 652, None))  # 1 s of warm-up before the second
     assert _kept(segments, 1275) == list(range(1275))  # every frame kept exactly once, in order
     three = plan_segments(1800, 30.0, 3, warmup_s=0.5)
-    assert [(s.warmup_start, s.start) for s in three] == [(0, 0), (585, 600), (1185, 1200)]
+    assert [(s.warmup_start, s.start, s.stop) for s in three] == [(0, 0, 610), (595, 610, 1205), (1190, 1205, None)]
     assert _kept(three, 1800) == list(range(1800))
+    analysed = [(s.stop or 1800) - s.warmup_start for s in three]
+    assert max(analysed) - min(analysed) <= 1  # warm-up included, every worker has as much to do
 
 
 def test_short_or_unknown_videos_are_not_cut_and_parts_stay_long_enough():
@@ -97,7 +99,7 @@ def test_a_failed_segment_fails_its_input_only():
     assert finished == [("whole", "its record"), ("synthetic", 3)]  # a split input once its last part is back
 
 
-BOUNDARY_FRAME = 45  # flat2d_supine9090: 90 frames, cut in two with a 1 s threshold
+BOUNDARY_FRAME = 60  # flat2d_supine9090: 90 frames, cut in two with a 1 s threshold (analysed: 0-59, 30-89)
 TESTED_LEG = ("right_hip_flexion_deg", "right_knee_flexion_deg", "right_knee_extension_deficit_deg")
 
 

@@ -66,18 +66,20 @@ class SegmentPoses:
 
 def plan_segments(frame_count: int | None, fps: float, parts: int, min_segment_s: float = MIN_SEGMENT_S,
                   warmup_s: float = WARMUP_S) -> tuple[Segment, ...]:
-    """Up to ``parts`` equal segments of a video of ``frame_count`` frames at ``fps``, each at
-    least ``min_segment_s`` long, with ``warmup_s`` of warm-up before all but the first; an
+    """Up to ``parts`` segments of a video of ``frame_count`` frames at ``fps``, each at least
+    ``min_segment_s`` long, with ``warmup_s`` of warm-up before all but the first; each
+    analyses the same number of frames (warm-up included), so the workers finish together. An
     empty tuple when the video is not worth splitting (too short, or its length unknown)."""
     if not frame_count or fps <= 0:
         return ()
     parts = min(parts, int(frame_count / (fps * min_segment_s)))
     if parts < 2:
         return ()
-    bounds = [int(b) for b in np.linspace(0, frame_count, parts + 1).round()]
     warmup = int(round(warmup_s * fps))
-    stops: list[int | None] = [*bounds[1:-1], None]  # the last reads to the end, whatever the header said
-    return tuple(Segment(max(0, start - warmup), start, stop) for start, stop in zip(bounds[:-1], stops))
+    analysed = (frame_count + (parts - 1) * warmup) / parts
+    starts = [0, *(int(round(analysed + k * (analysed - warmup))) for k in range(parts - 1))]
+    stops: list[int | None] = [*starts[1:], None]  # the last reads to the end, whatever the header said
+    return tuple(Segment(max(0, start - warmup), start, stop) for start, stop in zip(starts, stops))
 
 
 def _video_info(path: Path) -> VideoInfo | None:
