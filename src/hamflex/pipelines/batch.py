@@ -50,10 +50,16 @@ DONE, FAILED, INTERRUPTED = "done", "failed", "interrupted"
 
 @dataclass(frozen=True)
 class BatchInput:
-    """One recording or photo, and its output folder under OUT (its relative path, no suffix)."""
+    """One recording or photo, and its output folder under OUT (its relative path, no suffix);
+    ``given`` is its path as the user spelled it (printed), else ``path``."""
 
     path: Path
     name: str
+    given: str | None = None
+
+    @property
+    def shown(self) -> str:
+        return self.given if self.given is not None else str(self.path)
 
 
 @dataclass(frozen=True)
@@ -178,9 +184,11 @@ def expand_inputs(arguments: Sequence[str | Path]) -> list[BatchInput]:
     clashing ones are named from the folder all inputs share (``a/1.jpg``, ``b/1.jpg`` →
     ``a/1``, ``b/1``), then the suffix kept (``1_jpg``, ``1_png``). A file named twice is one input."""
     found: dict[Path, Path] = {}
+    given: dict[Path, str] = {}
     for argument in arguments:
         for path, base in _matches(str(argument)):
             found.setdefault(path.absolute(), base.absolute())
+            given.setdefault(path.absolute(), str(argument) if path == Path(argument) else str(path))
     paths = list(found)
     if not paths:
         return []
@@ -190,7 +198,7 @@ def expand_inputs(arguments: Sequence[str | Path]) -> list[BatchInput]:
     names = [p.relative_to(shared).with_suffix("").as_posix() if n in clash else n for p, n in zip(paths, names)]
     clash = _clashing(names)
     names = [f"{n}_{p.suffix.lstrip('.')}" if n in clash else n for p, n in zip(paths, names)]
-    return [BatchInput(p, name) for p, name in zip(paths, names)]
+    return [BatchInput(p, name, given[p]) for p, name in zip(paths, names)]
 
 
 # --------------------------------------------------------------------------- workers
