@@ -205,16 +205,19 @@ def expand_inputs(arguments: Sequence[str | Path]) -> list[BatchInput]:
 
 _estimators: dict[bool, PoseEstimator] = {}  # this process's open estimators, by image mode
 _settings: list[BatchSettings] = []
+_stop_segments: list[Any] = []  # the driver's event: set on Ctrl-C, segments stop and send what they have
 
 
-def worker_start(settings: BatchSettings, ignore_interrupt: bool = True) -> None:
+def worker_start(settings: BatchSettings, ignore_interrupt: bool = True, stop_segments: Any = None) -> None:
     """Prepare a worker process: the estimators open on first use and stay open for every
     input it takes. Ctrl-C is left to the driver, which stops the workers (``ignore_interrupt``
-    False: the driver's own process, ``--jobs 1``, which keeps Ctrl-C and OpenCV's threads)."""
+    False: the driver's own process, ``--jobs 1``, which keeps Ctrl-C and OpenCV's threads), or,
+    for segments of a long video, sets ``stop_segments`` (a multiprocessing Event)."""
     if ignore_interrupt:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         cv2.setNumThreads(1)  # one core per worker: OpenCV's own thread pool would fight the others
     _settings[:] = [settings]
+    _stop_segments[:] = [stop_segments] if stop_segments is not None else []
     multiprocessing.util.Finalize(None, worker_stop, exitpriority=10)
 
 
@@ -313,7 +316,8 @@ def _run_task(task: tuple[BatchInput, Any], settings: BatchSettings,
     item, segment = task
     if segment is None:
         return process_input(item, settings, out_dir)
-    return item.name, detect_segment(item.path, segment, _estimator(False), settings.camera_profile)
+    stop = _stop_segments[0].is_set if _stop_segments else None
+    return item.name, detect_segment(item.path, segment, _estimator(False), settings.camera_profile, stop)
 
 
 def _joined_input(split: SplitInput, parts: list[SegmentPoses], settings: BatchSettings,
@@ -346,9 +350,10 @@ def local_records(todo: list[BatchInput], settings: BatchSettings, out_dir: Path
     tasks = [(item, segment) for item in todo
              for segment in (split[item.name].segments if item.name in split else (None,))]
     context = _worker_context()
-    with context.Pool(min(jobs, len(tasks)), initializer=worker_start, initargs=(settings,)) as pool:
+    stop = context.Event()
+    with context.Pool(min(jobs, len(tasks)), initializer=worker_start, initargs=(settings, True, stop)) as pool:
         results = pool.imap_unordered(partial(_run_task, settings=settings, out_dir=out_dir), tasks)
-        yield from joined_records(results, split, partial(_joined_input, settings=settings, out_dir=out_dir))
+        yield from joined_records(results, split, partial(_joined_input, settings=settings, out_dir=out_dir), stop.set)
 
 
 # --------------------------------------------------------------------------- state

@@ -24,7 +24,9 @@ import numpy as np
 from hamflex.errors import HamflexError
 from hamflex.media.pose import PoseEstimator, PoseFrame
 from hamflex.media.sources import VideoInfo, VideoSource, is_photo
-from hamflex.pipelines.offline import AnalysisResult, analysis_result, detect_range, finish_analysis, truncated_warning
+from hamflex.pipelines.offline import (
+    AnalysisResult, analysis_result, detect_range, finish_analysis, interrupted_warning, truncated_warning,
+)
 
 MIN_SEGMENT_S = 10.0
 """The shortest part worth a worker of its own: a video is cut in N parts only when it lasts at
@@ -56,12 +58,13 @@ class SplitInput:
 @dataclass
 class SegmentPoses:
     """What a worker sends back for one segment: the kept frames' poses, the seconds detection
-    took, or the error that stopped it."""
+    took, whether it was analysed to its end (not stopped by Ctrl-C), or the error that stopped it."""
 
     segment: Segment
     poses: list[PoseFrame] = field(default_factory=list)
     elapsed_s: float = 0.0
     error: BaseException | None = None
+    complete: bool = True
 
 
 def plan_segments(frame_count: int | None, fps: float, parts: int, min_segment_s: float = MIN_SEGMENT_S,
@@ -107,44 +110,86 @@ def split_inputs(todo: Sequence, jobs: int, overlay: bool = False,
     return split
 
 
-def detect_segment(path: Path, segment: Segment, estimator: PoseEstimator,
-                   camera_profile: str | None = None) -> SegmentPoses:
-    """One segment in a worker: its frames' poses, warm-up frames dropped (errors returned, so
-    the driver fails that input only)."""
+def detect_segment(path: Path, segment: Segment, estimator: PoseEstimator, camera_profile: str | None = None,
+                   stop: Callable[[], bool] | None = None) -> SegmentPoses:
+    """One segment in a worker: its frames' poses, warm-up frames dropped, up to where ``stop()``
+    turned true if it did (errors returned, so the driver fails that input only)."""
     try:
-        poses, _, elapsed_s = detect_range(path, estimator, segment.warmup_start, segment.stop, camera_profile)
+        poses, interrupted, elapsed_s = detect_range(path, estimator, segment.warmup_start, segment.stop,
+                                                     camera_profile, stop)
     except Exception as error:
         return SegmentPoses(segment, error=error)
-    return SegmentPoses(segment, [pose for pose in poses if pose.frame_index >= segment.start], elapsed_s)
+    kept = [pose for pose in poses if pose.frame_index >= segment.start]
+    return SegmentPoses(segment, kept, elapsed_s, complete=not interrupted)
+
+
+def _measured(parts: list[SegmentPoses]) -> tuple[list[PoseFrame], bool]:
+    """The parts' poses in frame order, and whether every part was analysed to its end; after
+    Ctrl-C, the frames up to the first part that was stopped (no hole in the recording)."""
+    poses = []
+    for part in sorted(parts, key=lambda part: part.segment.start):
+        if part.error is not None:
+            raise part.error
+        poses.extend(part.poses)
+        if not part.complete:
+            return poses, False
+    return poses, True
 
 
 def joined_analysis(split: SplitInput, parts: list[SegmentPoses], model_path: Path,
                     camera_profile: str | None, target_dir: Path | None) -> AnalysisResult:
     """The segments' poses as one recording, analysed as a single process would from there on
-    (angles, smoothing, outputs in ``target_dir``); a segment's error is raised."""
-    parts = sorted(parts, key=lambda part: part.segment.start)
-    for part in parts:
-        if part.error is not None:
-            raise part.error
-    poses = [pose for part in parts for pose in part.poses]
+    (angles, smoothing, outputs in ``target_dir``, AnalysisInterrupted after writing a partial
+    one); a segment's error is raised."""
+    poses, complete = _measured(parts)
     elapsed_s = max(part.elapsed_s for part in parts)  # the parts ran side by side
     result = analysis_result(split.item.path, poses, split.info, model_path, elapsed_s,
-                             camera_profile=camera_profile)
+                             camera_profile=camera_profile, complete=complete)
     count = split.info.frame_count
-    if count is not None and len(poses) < count - 1:
+    if not complete:
+        result.warnings.append(interrupted_warning(len(poses)))
+    elif count is not None and len(poses) < count - 1:
         result.warnings.append(truncated_warning(len(poses), count))
     return finish_analysis(result, target_dir, str(split.item.path))
 
 
-def joined_records(results: Iterator[tuple[str, Any]], split: dict[str, SplitInput],
-                   finish: Callable[[SplitInput, list[SegmentPoses]], tuple[str, Any]]) -> Iterator[tuple[str, Any]]:
+Finish = Callable[[SplitInput, list[SegmentPoses]], tuple[str, Any]]
+
+
+def joined_records(results: Iterator[tuple[str, Any]], split: dict[str, SplitInput], finish: Finish,
+                   interrupt: Callable[[], None] = lambda: None) -> Iterator[tuple[str, Any]]:
     """The workers' results (``(name, record)`` for a whole input, ``(name, SegmentPoses)`` for a
-    segment) as whole inputs' records: a split input's record once its last segment is back."""
+    segment) as whole inputs' records: a split input's record once its last segment is back.
+    On Ctrl-C, ``interrupt()`` tells the workers to stop their segments; what they measured
+    is joined and written (each split input raising AnalysisInterrupted), then Ctrl-C is raised."""
     pending: dict[str, list[SegmentPoses]] = defaultdict(list)
+    unfinished = dict(split)
+    try:
+        for name, outcome in results:
+            if name not in split:
+                yield name, outcome
+                continue
+            pending[name].append(outcome)
+            if len(pending[name]) == len(split[name].segments):
+                yield finish(unfinished.pop(name), pending.pop(name))
+    except KeyboardInterrupt:
+        interrupt()
+        yield from _stopped(results, unfinished, pending, finish)
+        raise
+
+
+def _stopped(results: Iterator[tuple[str, Any]], unfinished: dict[str, SplitInput],
+             pending: dict[str, list[SegmentPoses]], finish: Finish) -> Iterator[tuple[str, Any]]:
+    """After Ctrl-C: the split inputs under way, each joined from what its workers send back."""
     for name, outcome in results:
-        if name not in split:
-            yield name, outcome
+        if name not in unfinished:
+            yield name, outcome  # a whole input that finished meanwhile
             continue
         pending[name].append(outcome)
-        if len(pending[name]) == len(split[name].segments):
-            yield finish(split[name], pending.pop(name))
+        if len(pending[name]) == len(unfinished[name].segments):
+            try:
+                yield finish(unfinished.pop(name), pending.pop(name))
+            except KeyboardInterrupt:  # its partial analysis, written
+                pass
+        if not unfinished:
+            return
