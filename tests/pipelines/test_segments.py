@@ -127,3 +127,44 @@ def test_a_video_analysed_in_two_segments_matches_one_process(model_path, shared
     assert ours["trials"][0]["knee_extension_deficit_deg"] == pytest.approx(
         theirs["trials"][0]["knee_extension_deficit_deg"], abs=1.0)
     assert {s: v["grade"] for s, v in ours["sides"].items()} == {s: v["grade"] for s, v in theirs["sides"].items()}
+
+
+class _InterruptedOnce:
+    """The workers' results, with a Ctrl-C in the driver after the first ``at`` of them."""
+
+    def __init__(self, items: list, at: int) -> None:
+        self._items, self._at, self._given = list(items), at, 0
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        if self._given == self._at:
+            self._at = -1
+            raise KeyboardInterrupt
+        if not self._items:
+            raise StopIteration
+        self._given += 1
+        return self._items.pop(0)
+
+
+def test_ctrl_c_joins_what_the_stopped_segments_measured(tmp_path):
+    split, poses = _split(30)
+    first = SegmentPoses(split.segments[0], poses[:10])
+    stopped = [SegmentPoses(split.segments[1], poses[10:14], complete=False),
+               SegmentPoses(split.segments[2], poses[20:22], complete=False)]
+    told, finished = [], []
+
+    def finish(split_input, parts):
+        finished.append(len(parts))
+        joined_analysis(split_input, parts, Path("m"), None, tmp_path / "out")
+
+    results = _InterruptedOnce([("synthetic", first), ("whole", "record"), ("synthetic", stopped[0]),
+                                ("synthetic", stopped[1]), ("never", "waited for")], at=1)
+    seen = []
+    with pytest.raises(KeyboardInterrupt):
+        for record in joined_records(results, {"synthetic": split}, finish, lambda: told.append(True)):
+            seen.append(record)
+    assert told == [True] and seen == [("whole", "record")] and finished == [3]
+    saved = saved_analysis(tmp_path / "out")  # written before the analysis raised: up to the first stopped part
+    assert list(saved.poses.frame_index) == list(range(14)) and not saved.complete
