@@ -6,7 +6,9 @@ different folders never collide), scores it with the batch's protocol, and recor
 input). A rerun skips the inputs whose file (size, modification time), settings and outputs
 are unchanged since they were complete; a bad input is recorded as failed and the others go
 on. With ``jobs`` > 1 the inputs are queued to worker processes, each of which opens the pose
-model once (:func:`worker_start`) and analyses input after input with it. Every file is
+model once (:func:`worker_start`) and analyses input after input with it; with fewer inputs
+than jobs, each long video is cut into time segments for those same workers and joined again
+(:mod:`hamflex.pipelines.segments`). Every file is
 written atomically, so a killed batch never leaves half a file that a rerun would trust.
 """
 
