@@ -47,6 +47,17 @@ def test_bad_input_is_one_line_and_exit_code_3(tmp_path, model_path, name, conte
     assert "Traceback" not in result.output
 
 
+def test_inputs_are_named_as_the_user_spelled_them(tmp_path, model_path, monkeypatch):
+    """Relative paths stay relative in what is printed (batch.json keeps the absolute ones)."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "empty.mp4").write_bytes(b"")
+    result = runner.invoke(app, ["analyze", "in/empty.mp4", "missing.mp4", "--out", "out", "--quiet"])
+    assert result.exit_code == 3
+    assert sorted(result.stderr.splitlines()) == ["hamflex: error: in/empty.mp4: file is empty",
+                                                  "hamflex: error: missing.mp4: no such file"]  # as they finish
+
+
 def test_a_bad_video_does_not_stop_the_others(tmp_path, model_path, shared_dir):
     good = shared_dir / "videos/real/physioplus_bridging_supine_side.mp4"
     result = runner.invoke(app, ["analyze", str(tmp_path / "nope.mp4"), str(good), "--out", str(tmp_path), "--quiet"])

@@ -108,3 +108,16 @@ def test_photo_source_is_one_frame(shared_dir):
     with PhotoSource(shared_dir / "photos/free-exercise-db/Lying_Hamstring/1.jpg") as source:
         frames = list(source)
     assert len(frames) == 1 and frames[0].timestamp_ms == 0 and frames[0].width == 850
+
+
+def test_a_segment_starts_at_its_frame_with_the_whole_video_s_times(shared_dir):
+    """Seeking to a frame gives the same pixels, index and time as reading up to it."""
+    path = shared_dir / "synthetic/dev_slr.mp4"
+    with VideoSource(path, stop_frame=420) as source:
+        whole = [f for f in source if f.frame_index >= 395]
+    with VideoSource(path, start_frame=395, stop_frame=420) as source:
+        part = list(source)
+        assert not source.truncated
+    assert [(f.frame_index, f.timestamp_ms) for f in part] == [(f.frame_index, f.timestamp_ms) for f in whole]
+    assert [f.frame_index for f in part] == list(range(395, 420))
+    assert all(np.array_equal(a.rgb, b.rgb) for a, b in zip(part, whole))

@@ -36,7 +36,7 @@ CameraProfileOption = Annotated[
 ]
 # Batch options (several inputs, folders, globs); see docs/cli.md.
 JobsOption = Annotated[
-    Optional[int], typer.Option("--jobs", "-j", min=1, help="Worker processes, each loading the model once (default: every core).")
+    Optional[int], typer.Option("--jobs", "-j", min=1, help="Worker processes, each loading the model once (default: every core); fewer videos than workers: each long video is split between them.")
 ]
 ForceOption = Annotated[bool, typer.Option("--force", help="Redo every input, even those OUT/batch.json says are complete.")]
 ExportOption = Annotated[

@@ -62,18 +62,20 @@ def _exports(export: str | None, height_m: float | None, camera_profile: Path | 
 
 
 def _record_printer(out: Path) -> Callable:
-    """Each finished input's line: on stdout when measured, as an error line when not."""
+    """Each finished input's line, naming it as the user did: on stdout when measured, as an
+    error line when not."""
     from hamflex.pipelines.batch import DONE
 
     def report(item, record) -> None:
         if record.status == DONE:
             row = record.row
-            typer.echo(f"{item.path}: {row['frames_with_pose']}/{row['frames']} frames with a person "
+            typer.echo(f"{item.shown}: {row['frames_with_pose']}/{row['frames']} frames with a person "
                        f"({row['detection_rate']:.0%}) -> {out / item.name}")
             for warning in record.warnings:
-                warning_line(f"{item.path}: {warning}")
+                warning_line(f"{item.shown}: {warning}")
         if record.error:
-            error_line(record.error if str(item.path) in record.error else f"{item.path}: {record.error}")
+            error = record.error.replace(str(item.path), item.shown)
+            error_line(error if item.shown in error else f"{item.shown}: {error}")
 
     return report
 

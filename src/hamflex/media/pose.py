@@ -141,6 +141,7 @@ class PoseEstimator:
         self._silence = None
         self._previous_hip_centre_px: np.ndarray | None = None
         self._previous_height_px: float | None = None
+        self._fresh = False  # a landmarker that has seen no frame yet
 
     def __enter__(self) -> PoseEstimator:
         self._silence = native_stderr_silenced(not self._verbose)
@@ -172,10 +173,14 @@ class PoseEstimator:
                 self._landmarker = vision.PoseLandmarker.create_from_options(options)
         except Exception as error:
             raise ModelUnavailableError(f"{self.model_path}: not a usable pose model ({error})") from error
+        self._fresh = True
 
     def restart(self) -> PoseEstimator:
         """Forget the previous recording (tracking, timestamps, the person followed): an
-        estimator opened once serves many recordings, each analysed exactly as by a new one."""
+        estimator opened once serves many recordings, each analysed exactly as by a new one
+        (one that has seen no frame yet is kept: it is new)."""
+        if self._fresh:
+            return self
         if self._landmarker is not None:
             self._landmarker.close()
             self._landmarker = None
@@ -189,6 +194,7 @@ class PoseEstimator:
         import mediapipe as mp
 
         image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(frame.rgb))
+        self._fresh = False
         if self.image_mode:
             result = self._landmarker.detect(image)
         else:

@@ -113,16 +113,34 @@ class TimestampClock:
 _END = object()
 
 
+def _seek(capture: cv2.VideoCapture, frame_index: int) -> None:
+    """Put the capture just before ``frame_index``. OpenCV's FFmpeg backend seeks to the key
+    frame before it and decodes forward (frame-exact, same pixels and times as reading through,
+    on every shared mp4 measured); when it reports another position, frames are decoded from
+    the start and discarded instead."""
+    capture.set(cv2.CAP_PROP_POS_FRAMES, frame_index)
+    if int(capture.get(cv2.CAP_PROP_POS_FRAMES)) == frame_index:
+        return
+    capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
+    for _ in range(frame_index):
+        if not capture.grab():
+            return
+
+
 class VideoSource:
     """A recorded video file, decoded on a background thread.
 
     Rotation metadata (phone videos in portrait) is applied by OpenCV's FFmpeg backend;
-    timestamps come from the container, not from an assumed frame rate.
+    timestamps come from the container, not from an assumed frame rate. ``start_frame`` and
+    ``stop_frame`` read only that part (one segment of a long video), each frame keeping its
+    index and time in the whole video.
     """
 
-    def __init__(self, path: str | Path, prefetch_frames: int = 4) -> None:
+    def __init__(self, path: str | Path, prefetch_frames: int = 4, start_frame: int = 0,
+                 stop_frame: int | None = None) -> None:
         self.path = Path(path)
         _check_file(self.path)
+        self.start_frame, self.stop_frame = start_frame, stop_frame
         with quiet_opencv():
             # One decoding thread: it runs beside inference on its own thread, and FFmpeg's
             # default of one thread per core slows the model more than it speeds decoding.
@@ -131,6 +149,8 @@ class VideoSource:
                 capture = cv2.VideoCapture(str(self.path))
             if capture.isOpened():
                 capture.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)
+                if start_frame:
+                    _seek(capture, start_frame)
                 ok, first_bgr = capture.read()
         if not capture.isOpened():
             raise InputError(f"{self.path}: not a readable video (corrupt, or an unsupported format)")
@@ -151,10 +171,11 @@ class VideoSource:
 
     def _decode(self) -> None:
         clock = TimestampClock(self.fps)
-        bgr, container_ms, index = self._first_bgr, self._first_ms, 0
+        bgr, container_ms, index = self._first_bgr, self._first_ms, self.start_frame
         self._first_bgr = None
+        stop = self.stop_frame if self.stop_frame is not None else float("inf")
         try:
-            while bgr is not None and not self._stop.is_set():
+            while bgr is not None and index < stop and not self._stop.is_set():
                 rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
                 self._put(Frame(index, clock(index, container_ms), rgb))
                 ok, bgr = self._capture.read()
@@ -207,7 +228,10 @@ class VideoSource:
     @property
     def truncated(self) -> bool:
         """True when fewer frames decoded than the container announced (a cut-off file)."""
-        return self.frame_count is not None and self.frames_read < self.frame_count - 1
+        if self.frame_count is None:
+            return False
+        end = min(self.frame_count, self.stop_frame) if self.stop_frame is not None else self.frame_count
+        return self.frames_read < end - self.start_frame - 1
 
 
 class PhotoSource:

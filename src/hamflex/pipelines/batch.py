@@ -6,7 +6,9 @@ different folders never collide), scores it with the batch's protocol, and recor
 input). A rerun skips the inputs whose file (size, modification time), settings and outputs
 are unchanged since they were complete; a bad input is recorded as failed and the others go
 on. With ``jobs`` > 1 the inputs are queued to worker processes, each of which opens the pose
-model once (:func:`worker_start`) and analyses input after input with it. Every file is
+model once (:func:`worker_start`) and analyses input after input with it; with fewer inputs
+than jobs, each long video is cut into time segments for those same workers and joined again
+(:mod:`hamflex.pipelines.segments`). Every file is
 written atomically, so a killed batch never leaves half a file that a rerun would trust.
 """
 
@@ -37,6 +39,9 @@ from hamflex.outputs.progress import batch_progress
 from hamflex.pipelines.offline import AnalysisResult, analyze_video
 from hamflex.pipelines.research import saved_analysis, summary_columns, summary_row, write_exports
 from hamflex.pipelines.run import result_path, score_and_save
+from hamflex.pipelines.segments import (
+    MIN_SEGMENT_S, SegmentPoses, SplitInput, detect_segment, joined_analysis, joined_records, split_inputs,
+)
 
 BATCH_SCHEMA_VERSION = 1
 VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".avi", ".mkv", ".m4v", ".webm", ".mpg", ".mpeg", ".wmv"})
@@ -47,10 +52,16 @@ DONE, FAILED, INTERRUPTED = "done", "failed", "interrupted"
 
 @dataclass(frozen=True)
 class BatchInput:
-    """One recording or photo, and its output folder under OUT (its relative path, no suffix)."""
+    """One recording or photo, and its output folder under OUT (its relative path, no suffix);
+    ``given`` is its path as the user spelled it (printed), else ``path``."""
 
     path: Path
     name: str
+    given: str | None = None
+
+    @property
+    def shown(self) -> str:
+        return self.given if self.given is not None else str(self.path)
 
 
 @dataclass(frozen=True)
@@ -103,7 +114,8 @@ class BatchSettings:
 
 @dataclass
 class InputRecord:
-    """One input's entry in batch.json (``to_dict``); ``row`` is its summary.csv row."""
+    """One input's entry in batch.json (``to_dict``); ``row`` is its summary.csv row, ``segments``
+    the number of parts it was analysed in side by side (1: whole)."""
 
     path: str
     size: int | None
@@ -116,6 +128,7 @@ class InputRecord:
     warnings: list[str] = field(default_factory=list)
     frames: int = 0
     elapsed_s: float = 0.0
+    segments: int = 1
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -176,9 +189,11 @@ def expand_inputs(arguments: Sequence[str | Path]) -> list[BatchInput]:
     clashing ones are named from the folder all inputs share (``a/1.jpg``, ``b/1.jpg`` →
     ``a/1``, ``b/1``), then the suffix kept (``1_jpg``, ``1_png``). A file named twice is one input."""
     found: dict[Path, Path] = {}
+    given: dict[Path, str] = {}
     for argument in arguments:
         for path, base in _matches(str(argument)):
             found.setdefault(path.absolute(), base.absolute())
+            given.setdefault(path.absolute(), str(argument) if path == Path(argument) else str(path))
     paths = list(found)
     if not paths:
         return []
@@ -188,23 +203,26 @@ def expand_inputs(arguments: Sequence[str | Path]) -> list[BatchInput]:
     names = [p.relative_to(shared).with_suffix("").as_posix() if n in clash else n for p, n in zip(paths, names)]
     clash = _clashing(names)
     names = [f"{n}_{p.suffix.lstrip('.')}" if n in clash else n for p, n in zip(paths, names)]
-    return [BatchInput(p, name) for p, name in zip(paths, names)]
+    return [BatchInput(p, name, given[p]) for p, name in zip(paths, names)]
 
 
 # --------------------------------------------------------------------------- workers
 
 _estimators: dict[bool, PoseEstimator] = {}  # this process's open estimators, by image mode
 _settings: list[BatchSettings] = []
+_stop_segments: list[Any] = []  # the driver's event: set on Ctrl-C, segments stop and send what they have
 
 
-def worker_start(settings: BatchSettings, ignore_interrupt: bool = True) -> None:
+def worker_start(settings: BatchSettings, ignore_interrupt: bool = True, stop_segments: Any = None) -> None:
     """Prepare a worker process: the estimators open on first use and stay open for every
     input it takes. Ctrl-C is left to the driver, which stops the workers (``ignore_interrupt``
-    False: the driver's own process, ``--jobs 1``, which keeps Ctrl-C and OpenCV's threads)."""
+    False: the driver's own process, ``--jobs 1``, which keeps Ctrl-C and OpenCV's threads), or,
+    for segments of a long video, sets ``stop_segments`` (a multiprocessing Event)."""
     if ignore_interrupt:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         cv2.setNumThreads(1)  # one core per worker: OpenCV's own thread pool would fight the others
     _settings[:] = [settings]
+    _stop_segments[:] = [stop_segments] if stop_segments is not None else []
     multiprocessing.util.Finalize(None, worker_stop, exitpriority=10)
 
 
@@ -230,14 +248,22 @@ def _estimator(photo: bool) -> PoseEstimator:
     return _estimators[photo]
 
 
-def _analyse(item: BatchInput, settings: BatchSettings,
-             out_dir: Path) -> tuple[AnalysisResult, dict[str, Path], dict, NothingToScoreError | None]:
+Analyser = Callable[[BatchInput, BatchSettings, Path], AnalysisResult]
+
+
+def _analysed(item: BatchInput, settings: BatchSettings, out_dir: Path) -> AnalysisResult:
+    """One whole input analysed by this worker's estimator, its outputs written."""
+    return analyze_video(item.path, out_dir, output_name=item.name, overlay=settings.overlay,
+                         num_poses=settings.num_poses, camera_profile=settings.camera_profile,
+                         estimator=_estimator(is_photo(item.path)))
+
+
+def _analyse(item: BatchInput, settings: BatchSettings, out_dir: Path,
+             analyser: Analyser) -> tuple[AnalysisResult, dict[str, Path], dict, NothingToScoreError | None]:
     """Analyse, export and score one input: (analysis, files written, summary row, the
     protocol's refusal when it found nothing to score: its result is saved and says why)."""
     target = out_dir / item.name
-    analysis = analyze_video(item.path, out_dir, output_name=item.name, overlay=settings.overlay,
-                             num_poses=settings.num_poses, camera_profile=settings.camera_profile,
-                             estimator=_estimator(is_photo(item.path)))
+    analysis = analyser(item, settings, out_dir)
     files = {**analysis.files, **write_exports(analysis, target, settings.exports, settings.height_m)}
     return (analysis, files, *_scored(analysis, files, settings.protocol, target))
 
@@ -255,14 +281,16 @@ def _scored(analysis: AnalysisResult, files: dict[str, Path], spec: ProtocolSpec
         return summary_row(analysis, None), refusal
 
 
-def process_input(item: BatchInput, settings: BatchSettings, out_dir: Path) -> tuple[str, InputRecord]:
+def process_input(item: BatchInput, settings: BatchSettings, out_dir: Path,
+                  analyser: Analyser = _analysed) -> tuple[str, InputRecord]:
     """One input in a worker: (its name, its record). Its own errors become a failed record;
-    a protocol that found nothing to score is complete (its result says why) but not a success."""
+    a protocol that found nothing to score is complete (its result says why) but not a success.
+    ``analyser`` makes its analysis (default: the whole input, here)."""
     stat = item.path.stat() if item.path.is_file() else None
     record = InputRecord(str(item.path), stat.st_size if stat else None, stat.st_mtime_ns if stat else None, FAILED)
     started = time.perf_counter()
     try:
-        analysis, files, record.row, refusal = _analyse(item, settings, out_dir)
+        analysis, files, record.row, refusal = _analyse(item, settings, out_dir, analyser)
         record.status, record.frames, record.warnings = DONE, analysis.frames, list(analysis.warnings)
         if refusal is not None:
             record.error, record.exit_code = str(refusal), refusal.exit_code
@@ -286,21 +314,51 @@ def _worker_context() -> multiprocessing.context.BaseContext:
     return context
 
 
-def local_records(todo: list[BatchInput], settings: BatchSettings, out_dir: Path,
-                  jobs: int) -> Iterator[tuple[str, InputRecord]]:
+def _run_task(task: tuple[BatchInput, Any], settings: BatchSettings,
+              out_dir: Path) -> tuple[str, InputRecord | SegmentPoses]:
+    """One task in a worker: a whole input (segment None) → its record, or one segment of a
+    long video → its poses (joined by the driver)."""
+    item, segment = task
+    if segment is None:
+        return process_input(item, settings, out_dir)
+    stop = _stop_segments[0].is_set if _stop_segments else None
+    return item.name, detect_segment(item.path, segment, _estimator(False), settings.camera_profile, stop)
+
+
+def _joined_input(split: SplitInput, parts: list[SegmentPoses], settings: BatchSettings,
+                  out_dir: Path) -> tuple[str, InputRecord]:
+    """A split input's record, in the driver: its segments joined, then exported and scored
+    as any input (the time its segments took added to the record's)."""
+    def analyser(item: BatchInput, settings: BatchSettings, out_dir: Path) -> AnalysisResult:
+        return joined_analysis(split, parts, Path(settings.model_path), settings.camera_profile, out_dir / item.name)
+
+    name, record = process_input(split.item, settings, out_dir, analyser)
+    record.elapsed_s = round(record.elapsed_s + max(part.elapsed_s for part in parts), 3)
+    record.segments = len(parts)
+    return name, record
+
+
+def local_records(todo: list[BatchInput], settings: BatchSettings, out_dir: Path, jobs: int,
+                  min_segment_s: float = MIN_SEGMENT_S) -> Iterator[tuple[str, InputRecord]]:
     """The records as inputs finish: in this process (one job), or from a pool of ``jobs``
-    worker processes taking inputs from a queue."""
-    work = partial(process_input, settings=settings, out_dir=out_dir)
-    if jobs <= 1 or len(todo) <= 1:
+    worker processes taking tasks from a queue: whole inputs, or, when there are fewer inputs
+    than jobs, the segments of each video of at least ``min_segment_s`` a part
+    (:mod:`hamflex.pipelines.segments`)."""
+    split = split_inputs(todo, jobs, settings.overlay, min_segment_s) if jobs > 1 else {}
+    if jobs <= 1 or (len(todo) <= 1 and not split):
         worker_start(settings, ignore_interrupt=False)
         try:
-            yield from map(work, todo)
+            yield from map(partial(process_input, settings=settings, out_dir=out_dir), todo)
         finally:
             worker_stop()
         return
+    tasks = [(item, segment) for item in todo
+             for segment in (split[item.name].segments if item.name in split else (None,))]
     context = _worker_context()
-    with context.Pool(min(jobs, len(todo)), initializer=worker_start, initargs=(settings,)) as pool:
-        yield from pool.imap_unordered(work, todo)
+    stop = context.Event()
+    with context.Pool(min(jobs, len(tasks)), initializer=worker_start, initargs=(settings, True, stop)) as pool:
+        results = pool.imap_unordered(partial(_run_task, settings=settings, out_dir=out_dir), tasks)
+        yield from joined_records(results, split, partial(_joined_input, settings=settings, out_dir=out_dir), stop.set)
 
 
 # --------------------------------------------------------------------------- state

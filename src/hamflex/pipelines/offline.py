@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import time
 import warnings as _warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -148,8 +149,10 @@ def _frame_limit(source: VideoSource | PhotoSource, max_duration_s: float | None
 
 
 def _detect_all(source, estimator: PoseEstimator, profile: CameraProfile | None, overlay: _OverlaySink | None,
-                progress: bool, max_duration_s: float | None) -> tuple[list[PoseFrame], bool, bool]:
-    """Every frame's pose: (poses, interrupted, stopped_early at ``max_duration_s``)."""
+                progress: bool, max_duration_s: float | None,
+                stop: Callable[[], bool] | None = None) -> tuple[list[PoseFrame], bool, bool]:
+    """Every frame's pose: (poses, interrupted — by Ctrl-C or ``stop()`` turning true —,
+    stopped_early at ``max_duration_s``)."""
     poses: list[PoseFrame] = []
     try:
         with frame_progress(source.path.name, _frame_limit(source, max_duration_s), enabled=progress) as bar:
@@ -157,6 +160,8 @@ def _detect_all(source, estimator: PoseEstimator, profile: CameraProfile | None,
                 if max_duration_s is not None and poses and (
                         frame.timestamp_ms - poses[0].timestamp_ms >= max_duration_s * 1000):
                     return poses, False, True
+                if stop is not None and stop():
+                    return poses, True, False
                 pose = estimator.detect(frame)
                 poses.append(profile.undistort_pose(pose) if profile is not None else pose)
                 if overlay is not None:
@@ -239,28 +244,65 @@ def analyze_video(
     with source, _opened_estimator(estimator, model_path, info.photo, num_poses, verbose) as opened:
         sink = _OverlaySink(target_dir, info, min_visibility) if overlay and target_dir is not None else None
         poses, interrupted, stopped_early = _detect_all(source, opened, profile, sink, progress, max_duration_s)
-    elapsed_s = time.perf_counter() - started
+    result = analysis_result(path, poses, info, model_path, time.perf_counter() - started,
+                             min_visibility=min_visibility, camera_profile=camera_profile, complete=not interrupted)
+    if interrupted:
+        result.warnings.append(interrupted_warning(len(poses)))
+    if source.truncated and not (interrupted or stopped_early):
+        result.warnings.append(truncated_warning(source.frames_read, source.frame_count))
+    if sink is not None:
+        result.files["overlay"] = sink.path
+    return finish_analysis(result, target_dir, str(path))
+
+
+def analysis_result(path: str | Path, poses: list[PoseFrame], info: VideoInfo, model_path: Path, elapsed_s: float, *,
+                    min_visibility: float = DEFAULT_MIN_VISIBILITY,
+                    camera_profile: CameraProfile | str | Path | None = None, complete: bool = True) -> AnalysisResult:
+    """The analysis of a recording's poses (in frame order): its angles, raw and smoothed over
+    the whole recording. ``elapsed_s`` is the time detection took."""
     sequence = PoseSequence.from_frames(poses, info.width, info.height)
-    result = AnalysisResult(
+    return AnalysisResult(
         source=Path(path), model_path=model_path, poses=sequence,
         angles=AngleSeries.from_poses(sequence, min_visibility=min_visibility),
-        processing_fps=len(poses) / elapsed_s if elapsed_s > 0 else 0.0, complete=not interrupted,
+        processing_fps=len(poses) / elapsed_s if elapsed_s > 0 else 0.0, complete=complete,
         camera_profile=_profile_label(camera_profile), info=info,
     )
-    if interrupted:
-        result.warnings.append(f"interrupted after {len(poses)} frames: results are partial")
-    if source.truncated and not (interrupted or stopped_early):
-        result.warnings.append(
-            f"the video ended after {source.frames_read} of {source.frame_count} announced frames (truncated file?)")
+
+
+def interrupted_warning(frames: int) -> str:
+    return f"interrupted after {frames} frames: results are partial"
+
+
+def truncated_warning(frames_read: int, frame_count: int | None) -> str:
+    return f"the video ended after {frames_read} of {frame_count} announced frames (truncated file?)"
+
+
+def finish_analysis(result: AnalysisResult, target_dir: Path | None, shown_path: str) -> AnalysisResult:
+    """Write an analysis's outputs to ``target_dir`` (if any), then raise
+    :class:`AnalysisInterrupted` for an incomplete one, or NoPersonError (naming the recording
+    as ``shown_path``, the user's spelling) when nobody was found."""
     if target_dir is not None:
-        result.files = write_outputs(result, target_dir)
-        if sink is not None:
-            result.files["overlay"] = sink.path
-    if interrupted:
+        result.files = {**write_outputs(result, target_dir), **result.files}
+    if not result.complete:
         raise AnalysisInterrupted(result)
     if result.frames_with_pose == 0:
-        raise NoPersonError(f"{path}: no person found in {result.frames} frame(s)")
+        raise NoPersonError(f"{shown_path}: no person found in {result.frames} frame(s)")
     return result
+
+
+def detect_range(path: str | Path, estimator: PoseEstimator, start_frame: int, stop_frame: int | None,
+                 camera_profile: CameraProfile | str | Path | None = None,
+                 stop: Callable[[], bool] | None = None) -> tuple[list[PoseFrame], bool, float]:
+    """The poses of frames ``start_frame`` to ``stop_frame`` (excluded; None: the end) of a video,
+    each with its index and time in the whole video, by an open VIDEO-mode estimator restarted
+    first (fresh tracking): one segment of a long video (:mod:`hamflex.pipelines.segments`).
+    Returns (poses, whether it was interrupted by ``stop()`` turning true, seconds taken)."""
+    source = VideoSource(path, start_frame=start_frame, stop_frame=stop_frame)
+    profile, _ = _prepare(source, camera_profile, None, False, False, None, estimator)
+    started = time.perf_counter()
+    with source:
+        poses, interrupted, _ = _detect_all(source, estimator.restart(), profile, None, False, None, stop)
+    return poses, interrupted, time.perf_counter() - started
 
 
 def write_outputs(result: AnalysisResult, target_dir: Path) -> dict[str, Path]:
