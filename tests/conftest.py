@@ -20,11 +20,12 @@ def shared_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def model_path(shared_dir: Path) -> Path:
-    """The real MediaPipe model: $HAMFLEX_MODEL, else the shared full model."""
-    path = Path(os.environ.get("HAMFLEX_MODEL") or shared_dir / "models" / "pose_landmarker_full.task")
+    """The real MediaPipe model: $HAMFLEX_MODEL, else the shared full model; made absolute (in
+    the environment too) so tests that change directory still find it."""
+    path = Path(os.environ.get("HAMFLEX_MODEL") or shared_dir / "models" / "pose_landmarker_full.task").resolve()
     if not path.is_file():
         pytest.fail(f"pose model not found at {path}")
-    os.environ.setdefault("HAMFLEX_MODEL", str(path))
+    os.environ["HAMFLEX_MODEL"] = str(path)
     return path
 
 
