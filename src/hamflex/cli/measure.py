@@ -206,6 +206,9 @@ def _one_or_batch(kind: str, options: dict, make_protocol: Callable, recordings:
 
 SideChoice = Enum("SideChoice", {"left": "left", "right": "right", "both": "both"}, type=str)
 SexChoice = Enum("SexChoice", {"female": "female", "male": "male"}, type=str)
+TestedSideOption = Annotated[
+    Optional[SideChoice], typer.Option("--side", help="Tested side; default: named from the body's orientation.")]
+TrialsOption = Annotated[Optional[int], typer.Option("--trials", min=1, help="Trials per side (live: asked for; default 3).")]
 
 
 @app.command()
@@ -216,10 +219,8 @@ def test90(
                        show_default=False),
     ] = None,
     out: OutOption = DEFAULT_OUT,
-    side: Annotated[
-        Optional[SideChoice], typer.Option("--side", help="Tested side; default: named from the body's orientation.")
-    ] = None,
-    trials: Annotated[Optional[int], typer.Option("--trials", min=1, help="Trials per side (live: asked for; default 3).")] = None,
+    side: TestedSideOption = None,
+    trials: TrialsOption = None,
     sex: Annotated[Optional[SexChoice], typer.Option("--sex", help="Grade with sex-specific cut-offs.")] = None,
     hip_tolerance: Annotated[
         Optional[float], typer.Option("--hip-tolerance", min=1.0, max=45.0, help="Thigh within 90 ± this many degrees (default 10).")
@@ -260,10 +261,8 @@ def slr(
                        show_default=False),
     ] = None,
     out: OutOption = DEFAULT_OUT,
-    side: Annotated[
-        Optional[SideChoice], typer.Option("--side", help="Tested side; default: named from the body's orientation.")
-    ] = None,
-    trials: Annotated[Optional[int], typer.Option("--trials", min=1, help="Trials per side (live: asked for; default 3).")] = None,
+    side: TestedSideOption = None,
+    trials: TrialsOption = None,
     norms: NormsOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print slr.json on stdout (the summary then goes to stderr).")] = False,
     camera: CameraOption = None, realtime: RealtimeOption = False, display: DisplayOption = True,
