@@ -18,14 +18,20 @@ def _current_umask() -> int:
     return mask
 
 
+TEMPORARY_SUFFIX = ".part"  # an atomic write in progress: ".<name>.<random>.part" beside the file
+
+
 @contextlib.contextmanager
-def atomic_write(path: Path, newline: str | None = None) -> Iterator[IO[str]]:
-    """Write text to a temporary file beside ``path`` and rename it into place on success."""
+def atomic_write(path: Path, newline: str | None = None, binary: bool = False) -> Iterator[IO]:
+    """Write text (or bytes, ``binary``) to a temporary file beside ``path`` and rename it into
+    place on success."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMPORARY_SUFFIX, dir=path.parent)
     try:
-        with os.fdopen(descriptor, "w", encoding="utf-8", newline=newline) as handle:
+        opened = os.fdopen(descriptor, "wb") if binary else os.fdopen(descriptor, "w", encoding="utf-8",
+                                                                      newline=newline)
+        with opened as handle:
             yield handle
         os.chmod(temporary, 0o666 & ~_current_umask())
         os.replace(temporary, path)
@@ -62,3 +68,12 @@ def write_json(path: Path, data: Any) -> Path:
     with atomic_write(path) as handle:
         handle.write(json_text(data))
     return Path(path)
+
+
+def remove_stale_temporaries(folder: Path) -> int:
+    """Delete the temporaries that a killed writer (``kill -9``) left under ``folder``; how many.
+    Only for a folder no other process is writing into (a batch's OUT as the batch starts)."""
+    stale = [path for path in Path(folder).rglob(f".*{TEMPORARY_SUFFIX}") if path.is_file()]
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return len(stale)

@@ -24,9 +24,7 @@ Pure numpy and text: nothing here imports the pose model.
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -344,18 +342,8 @@ def _image_size(name: str, value: int) -> np.ndarray:
 
 def _atomic_write_binary(path: Path, write: Callable[[IO[bytes]], None]) -> None:
     """Write bytes to a temporary file beside ``path``, then ``os.replace`` it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            write(handle)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with atomic_write(path, binary=True) as handle:
+        write(handle)
 
 
 def write_landmarks_npz(path: Path, *, frame_index: np.ndarray, timestamp_ms: np.ndarray,

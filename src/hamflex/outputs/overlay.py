@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +11,7 @@ import cv2
 import numpy as np
 
 from hamflex.core.landmarks import DEFAULT_MIN_VISIBILITY, LEG_JOINTS, POSE_CONNECTIONS, SIDES, other_side, side_index
+from hamflex.outputs.files import atomic_write
 
 SKELETON_BGR = (255, 255, 255)
 LEFT_BGR = (255, 160, 0)  # blue-ish: left side
@@ -414,16 +413,8 @@ def write_trial_picture(path: str | Path, image_bgr: np.ndarray, jpeg_quality: i
     ok, encoded = cv2.imencode(".jpg", image_bgr, [cv2.IMWRITE_JPEG_QUALITY, int(jpeg_quality)])
     if not ok:
         raise OSError(f"cannot encode {path.name} as JPEG")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(encoded.tobytes())
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with atomic_write(path, binary=True) as handle:
+        handle.write(encoded.tobytes())
     return path
 
 

@@ -33,7 +33,7 @@ import cv2
 from hamflex.errors import HamflexError, InputError, NothingToScoreError
 from hamflex.media.pose import PoseEstimator
 from hamflex.media.sources import PHOTO_SUFFIXES, is_photo
-from hamflex.outputs.files import atomic_write, write_json
+from hamflex.outputs.files import atomic_write, remove_stale_temporaries, write_json
 from hamflex.outputs.names import BATCH_JSON, BATCH_SUMMARY_CSV
 from hamflex.outputs.progress import batch_progress
 from hamflex.pipelines.offline import AnalysisResult, analyze_video
@@ -408,6 +408,7 @@ def run_batch(inputs: list[BatchInput], out_dir: str | Path, settings: BatchSett
     settings.protocol.build()  # an unknown stretch or a bad option fails once, before any input
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(out_dir)  # half-written files of a killed run, never trusted
     state = load_state(out_dir)
     same = state.get("settings") == settings.to_dict()
     state["settings"] = settings.to_dict()
