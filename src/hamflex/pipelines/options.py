@@ -3,9 +3,9 @@ live session behaves. The CLI builds them from its flags; the Python API takes t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Callable
 from typing import Any
 
 
