@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Any
 
 from hamflex.camera.checks import SetupReport
 from hamflex.protocols.catalog import Stretch
 from hamflex.protocols.hold import HoldResult
 from hamflex.protocols.routine import RoutineResult
-from hamflex.protocols.slr import SlrResult, SlrTrial
+from hamflex.protocols.slr import SlrResult, SlrSideSummary, SlrTrial
 from hamflex.protocols.test90 import SideSummary, Test90Result, Trial
 
 
@@ -39,41 +41,44 @@ def _trial_line(number: int, trial: Trial | SlrTrial, measured: str) -> str:
     return f"  trial {number}: {leg}{when}: {measured}; {verdict}"
 
 
-def format_test90(result: Test90Result) -> str:
-    """The 90-90 result: one line per trial, then per side, asymmetry and notes."""
-    lines = [f"90-90 hamstring test (active knee extension){': ' + result.source if result.source else ''}"]
-    for number, trial in enumerate(result.trials, start=1):
-        lines.append(_trial_line(number, trial, f"knee {_deg(trial.knee_extension_deficit_deg)} short of straight, "
-                                                f"thigh {_deg(trial.hip_flexion_deg)}"))
+def _slr_side_lines(side: str, entry: SlrSideSummary) -> list[str]:
+    if entry.mean_hip_flexion_deg is None:
+        return [f"  {side}: no valid trial ({entry.invalid_trials} rejected)"]
+    spread = f" ± {entry.sd_deg:.1f}° SD" if entry.sd_deg is not None else ""
+    return [f"  {side}: mean hip flexion {entry.mean_hip_flexion_deg:.1f}°{spread} over {entry.trials} "
+            f"valid trial(s): {entry.grade}"]
+
+
+def _format_trials(title: str, result: Test90Result | SlrResult, measured: Callable[[Any], str],
+                   side_lines: Callable[[str, Any], list[str]], nothing: str) -> str:
+    """Either test's result: one line per trial (``measured``), then per side, asymmetry and notes."""
+    lines = [f"{title}{': ' + result.source if result.source else ''}"]
+    lines += [_trial_line(number, trial, measured(trial)) for number, trial in enumerate(result.trials, start=1)]
     for side, entry in result.sides.items():
-        lines += _side_lines(side, entry)
+        lines += side_lines(side, entry)
     if result.asymmetry_deg is not None:
         lines.append(f"  asymmetry (left − right): {result.asymmetry_deg:+.1f}°")
     lines += [f"  note: {note}" for note in result.notes]
     if not result.trials:
-        lines.append(f"  no trial found: {result.no_trial_reason or 'unknown'}")
+        lines.append(f"  {nothing}: {result.no_trial_reason or 'unknown'}")
     return "\n".join(lines)
+
+
+def format_test90(result: Test90Result) -> str:
+    """The 90-90 result: one line per trial, then per side, asymmetry and notes."""
+    return _format_trials(
+        "90-90 hamstring test (active knee extension)", result,
+        lambda trial: f"knee {_deg(trial.knee_extension_deficit_deg)} short of straight, "
+                      f"thigh {_deg(trial.hip_flexion_deg)}",
+        _side_lines, "no trial found")
 
 
 def format_slr(result: SlrResult) -> str:
     """The leg raise's result: one line per trial, then per side, asymmetry and notes."""
-    lines = [f"active straight leg raise{': ' + result.source if result.source else ''}"]
-    for number, trial in enumerate(result.trials, start=1):
-        lines.append(_trial_line(number, trial, f"raised to {_deg(trial.hip_flexion_deg)} hip flexion, knee "
-                                                f"{_deg(trial.knee_flexion_deg)} bent"))
-    for side, entry in result.sides.items():
-        if entry.mean_hip_flexion_deg is None:
-            lines.append(f"  {side}: no valid trial ({entry.invalid_trials} rejected)")
-            continue
-        spread = f" ± {entry.sd_deg:.1f}° SD" if entry.sd_deg is not None else ""
-        lines.append(f"  {side}: mean hip flexion {entry.mean_hip_flexion_deg:.1f}°{spread} over {entry.trials} "
-                     f"valid trial(s): {entry.grade}")
-    if result.asymmetry_deg is not None:
-        lines.append(f"  asymmetry (left − right): {result.asymmetry_deg:+.1f}°")
-    lines += [f"  note: {note}" for note in result.notes]
-    if not result.trials:
-        lines.append(f"  no raise found: {result.no_trial_reason or 'unknown'}")
-    return "\n".join(lines)
+    return _format_trials(
+        "active straight leg raise", result,
+        lambda trial: f"raised to {_deg(trial.hip_flexion_deg)} hip flexion, knee {_deg(trial.knee_flexion_deg)} bent",
+        _slr_side_lines, "no raise found")
 
 
 def format_hold(result: HoldResult) -> str:

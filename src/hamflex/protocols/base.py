@@ -60,6 +60,12 @@ class Feedback:
     finished: bool = False
 
 
+def known_fields(cls: type, data: dict[str, Any]) -> dict[str, Any]:
+    """The entries of ``data`` that are fields of dataclass ``cls`` (a JSON read back may have
+    more, from a newer version, or fewer, from an older one)."""
+    return {f.name: data[f.name] for f in fields(cls) if f.name in data}
+
+
 @dataclass(kw_only=True)
 class SessionFields:
     """How a protocol result was obtained, filled in by ``run_protocol``; the JSON leaves out

@@ -30,6 +30,7 @@ from hamflex.protocols.base import (
     Feedback,
     FrameSample,
     SessionFields,
+    known_fields,
 )
 from hamflex.protocols.sides import name_tested_side, right_side_facing_score, tested_leg_is_near
 from hamflex.core.landmarks import other_side
@@ -296,7 +297,7 @@ class RepSummary:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RepSummary:
-        return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
+        return cls(**known_fields(cls, data))
 
 
 @dataclass(kw_only=True)

@@ -19,13 +19,21 @@ lifts. The tested leg is the raised one; its side is named from the body's orien
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
 
 from hamflex.errors import HamflexError, NothingToScoreError
-from hamflex.protocols.base import CUE_DONE, CUE_POSITION_OK, CUE_SWITCH_SIDES, Feedback, FrameSample, SessionFields
+from hamflex.protocols.base import (
+    CUE_DONE,
+    CUE_POSITION_OK,
+    CUE_SWITCH_SIDES,
+    Feedback,
+    FrameSample,
+    SessionFields,
+    known_fields,
+)
 from hamflex.protocols.attempts import AttemptProtocol, OpenAttempt
 from hamflex.protocols.endpoint import (
     FRAME_SLACK_S,
@@ -135,7 +143,7 @@ class SlrSideSummary:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SlrSideSummary:
         """A side's summary read back from its JSON."""
-        return cls(**{f.name: data.get(f.name) for f in fields(cls) if f.name in data})
+        return cls(**known_fields(cls, data))
 
 
 @dataclass(kw_only=True)

@@ -22,7 +22,7 @@ Thresholds and their reasons: ``docs/test90.md``.
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, ClassVar
 
 import numpy as np
@@ -55,6 +55,7 @@ from hamflex.protocols.base import (
     Feedback,
     FrameSample,
     SessionFields,
+    known_fields,
 )
 
 SCHEMA_VERSION = 1
@@ -158,7 +159,7 @@ class SideSummary:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SideSummary:
         """A side's summary read back from its JSON."""
-        return cls(**{f.name: data.get(f.name) for f in fields(cls) if f.name in data})
+        return cls(**known_fields(cls, data))
 
 
 @dataclass(kw_only=True)
